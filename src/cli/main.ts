@@ -1,0 +1,84 @@
+import { Command, CommanderError } from 'commander';
+import { H3lixError, describeError } from '../errors.js';
+import { ExitCode } from './exit-codes.js';
+import { UsageError, writeLine, type CliContext, type RegisterCommand } from './context.js';
+import { registerConfigCommands } from './commands/config.js';
+
+/** Every command module, in help order. Each registers its own subcommands. */
+const commands: RegisterCommand[] = [registerConfigCommands];
+
+/** Map an error to the exit code documented in README "CLI". */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof H3lixError) {
+    switch (err.code) {
+      case 'CONFIG_INVALID':
+      case 'CONFIG_NOT_FOUND':
+      case 'BOARD_UNKNOWN':
+        return ExitCode.CONFIG;
+      case 'CLI_USAGE':
+      case 'SOURCE_URI':
+        return ExitCode.USAGE;
+      case 'DATA_INVALID':
+      case 'MODEL_INVALID':
+      case 'MODEL_CHECKSUM':
+        return ExitCode.DATA;
+      case 'BROKER_UNAVAILABLE':
+      case 'SERIAL_UNAVAILABLE':
+      case 'PROVISION_TIMEOUT':
+        return ExitCode.UNAVAILABLE;
+      case 'STORE_IO':
+      case 'STORE_CORRUPT':
+        return ExitCode.IO;
+      default:
+        return ExitCode.FAILED;
+    }
+  }
+  return ExitCode.SOFTWARE;
+}
+
+/** Build the program (exported so tests can drive it in-process). */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('h3lix')
+    .description('h3lix-edge: local ONNX reasoning, private learning signals, a signed Collective Context Field over MQTT, energy-adaptive scheduling')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    });
+  for (const register of commands) register(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function runCli(
+  argv: string[],
+  io: Partial<Pick<CliContext, 'stdout' | 'stderr' | 'env'>> = {},
+): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const ctx: CliContext = {
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
+    env: io.env ?? process.env,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+      return ExitCode.USAGE;
+    }
+    const code = exitCodeFor(err);
+    writeLine(ctx.stderr, `h3lix: ${describeError(err)}`);
+    if (code === ExitCode.SOFTWARE && err instanceof Error && err.stack) writeLine(ctx.stderr, err.stack);
+    return code;
+  }
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { nodeSection } from './sections/node.js';
+import { brokerSection } from './sections/broker.js';
+import { logSection } from './sections/log.js';
+import { ccfSection } from './sections/ccf.js';
+import { syncSection } from './sections/sync.js';
+
+/**
+ * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
+ * what is validated. Each section lives in `sections/<name>.ts` next to its documentation.
+ */
+export const configSchema = z
+  .object({
+    /** Config file format version, for migrations. */
+    version: z.literal(1).default(1),
+    node: nodeSection,
+    broker: brokerSection,
+    log: logSection,
+    ccf: ccfSection,
+    sync: syncSection,
+  })
+  .strict();
+
+export type H3lixConfig = z.output<typeof configSchema>;
+export type H3lixConfigInput = z.input<typeof configSchema>;
