@@ -25,3 +25,15 @@ t.test('malformed keys and signatures are rejected, not thrown', async (t) => {
   t.notOk(verify(pair.publicKey, new Uint8Array(1), new Uint8Array(63)));
   t.throws(() => keyPairFromSeed(new Uint8Array(5)), RangeError);
 });
+
+import { nodeIdFromPublicKey, nodeIdMatches } from '../../src/crypto/node-id.js';
+
+t.test('self-certifying node ids', async (t) => {
+  const a = generateKeyPair();
+  const b = generateKeyPair();
+  const id = nodeIdFromPublicKey(a.publicKey);
+  t.match(id, /^n[a-z2-7]{16}$/);
+  t.ok(nodeIdMatches(id, a.publicKey));
+  t.notOk(nodeIdMatches(id, b.publicKey));
+  t.equal(nodeIdFromPublicKey(a.publicKey), id, 'deterministic');
+});
