@@ -1,0 +1,183 @@
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
+import { H3lixError } from '../errors.js';
+import { TypedEvents } from '../util/events.js';
+import type { Logger } from '../util/logger.js';
+import { encodePresence, type Presence } from './presence.js';
+
+/** Connection status of a {@link Transport}. */
+export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface TransportEvents {
+  status: (status: ConnectionStatus, reason?: string) => void;
+  message: (topic: string, payload: Buffer) => void;
+}
+
+/**
+ * Options for {@link Transport}.
+ * - `url`: broker URL (the embedded broker's or `broker.url`). Required.
+ * - `clientId`: MQTT client id. Required (the daemon uses `h3lix-<fleet>-<node>`).
+ * - `protocolVersion`: 4 (3.1.1) or 5. Default 4.
+ * - `reconnectMs`: reconnect period. Default 1000.
+ * - `keepaliveSeconds`: keepalive. Default 30.
+ * - `username` / `password`: broker credentials. Default none.
+ * - `stateTopic`: retained birth/death topic (`state/<node>`). Required.
+ * - `birth()`: builds the birth published on every connect. Required.
+ * - `death`: the presence used as the MQTT will and on clean stop. Required.
+ * - `subscriptions`: topics subscribed (QoS 1) on every connect. Default none.
+ * - `logger`: namespaced logger. Default silent.
+ */
+export interface TransportOptions {
+  url: string;
+  clientId: string;
+  protocolVersion?: 4 | 5;
+  reconnectMs?: number;
+  keepaliveSeconds?: number;
+  username?: string | undefined;
+  password?: string | undefined;
+  stateTopic: string;
+  birth: () => Presence;
+  death: Presence;
+  subscriptions?: string[];
+  logger?: Logger;
+}
+
+/**
+ * The MQTT connection (mqtt.js 5). The will is the retained death on `state/<node>`; on every
+ * (re)connect it subscribes, then publishes the retained birth before anything else, so peers learn
+ * our key before our first delta. `queueQoSZero: false`: nothing is queued in memory while offline;
+ * the durable outbox (outbox-pump.ts) owns every message until its PUBACK.
+ */
+export class Transport {
+  readonly events = new TypedEvents<TransportEvents>();
+  private readonly opts: TransportOptions;
+  private client: MqttClient | undefined;
+  private current: ConnectionStatus = 'idle';
+  private suspended = false;
+
+  constructor(opts: TransportOptions) {
+    this.opts = opts;
+  }
+
+  get status(): ConnectionStatus {
+    return this.current;
+  }
+
+  get connected(): boolean {
+    return this.current === 'connected';
+  }
+
+  /** Connect (resolves at once; connection progress arrives as `status` events). */
+  start(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    const o = this.opts;
+    const options: IClientOptions = {
+      clientId: o.clientId,
+      protocolVersion: o.protocolVersion ?? 4,
+      clean: true,
+      reconnectPeriod: o.reconnectMs ?? 1000,
+      keepalive: o.keepaliveSeconds ?? 30,
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: o.stateTopic, payload: encodePresence(o.death), qos: 1, retain: true },
+    };
+    if (o.username !== undefined) options.username = o.username;
+    if (o.password !== undefined) options.password = o.password;
+    this.setStatus('connecting');
+    const client = mqtt.connect(o.url, options);
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('close', () => {
+      if (this.current === 'connected') this.setStatus('disconnected', 'connection closed');
+    });
+    client.on('offline', () => {
+      if (this.current !== 'stopped') this.setStatus('disconnected', 'offline');
+    });
+    client.on('error', (err) => o.logger?.debug({ err: err.message }, 'mqtt error'));
+    client.on('message', (topic, payload) => this.events.emit('message', topic, payload));
+    return Promise.resolve();
+  }
+
+  private onConnect(client: MqttClient): void {
+    const subs = this.opts.subscriptions ?? [];
+    const finish = () => {
+      client.publish(this.opts.stateTopic, encodePresence(this.opts.birth()), { qos: 1, retain: true }, (err) => {
+        if (err) this.opts.logger?.debug({ err: err.message }, 'birth publish failed');
+      });
+      this.setStatus('connected');
+    };
+    if (subs.length === 0) return finish();
+    client.subscribe(subs, { qos: 1 }, (err) => {
+      if (err) {
+        this.opts.logger?.warn({ err: err.message }, 'subscribe failed; reconnecting');
+        client.stream?.destroy();
+        return;
+      }
+      finish();
+    });
+  }
+
+  private setStatus(s: ConnectionStatus, reason?: string): void {
+    if (s === this.current) return;
+    this.current = s;
+    this.opts.logger?.debug({ status: s, reason }, 'mqtt status');
+    this.events.emit('status', s, reason);
+  }
+
+  /**
+   * Publish and resolve on PUBACK (QoS 1) or once written (QoS 0). Rejects with BROKER_UNAVAILABLE
+   * when not connected: callers keep the message in the outbox instead of mqtt.js's memory.
+   */
+  publish(topic: string, payload: Uint8Array, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const client = this.client;
+    if (!client || !this.connected) return Promise.reject(new H3lixError('BROKER_UNAVAILABLE', 'not connected', { retryable: true }));
+    return new Promise((resolve, reject) => {
+      client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), opts, (err) => {
+        if (err) reject(new H3lixError('BROKER_UNAVAILABLE', `publish to ${topic} failed: ${err.message}`, { cause: err, retryable: true }));
+        else resolve();
+      });
+    });
+  }
+
+  /** Re-publish the birth now (energy mode or certificate changed). No-op when offline. */
+  refreshBirth(): void {
+    if (!this.client || !this.connected) return;
+    this.client.publish(this.opts.stateTopic, encodePresence(this.opts.birth()), { qos: 1, retain: true }, () => undefined);
+  }
+
+  /**
+   * Drop the connection without a DISCONNECT (the broker publishes our will), and stay offline until
+   * `resume()`. Used to simulate a network partition (demo, tests) and by the energy feature.
+   */
+  suspend(): void {
+    if (!this.client || this.suspended) return;
+    this.suspended = true;
+    this.client.options.reconnectPeriod = 0;
+    this.client.stream?.destroy();
+    this.setStatus('disconnected', 'suspended');
+  }
+
+  /** Reconnect after `suspend()`. */
+  resume(): void {
+    if (!this.client || !this.suspended) return;
+    this.suspended = false;
+    this.client.options.reconnectPeriod = this.opts.reconnectMs ?? 1000;
+    this.setStatus('connecting');
+    this.client.reconnect();
+  }
+
+  /** Publish the retained death (when connected) and disconnect cleanly. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    if (this.connected) {
+      await Promise.race([
+        new Promise<void>((r) => client.publish(this.opts.stateTopic, encodePresence({ ...this.opts.death, ts: Date.now() }), { qos: 1, retain: true }, () => r())),
+        new Promise<void>((r) => setTimeout(r, 1000).unref()),
+      ]);
+    }
+    this.setStatus('stopped');
+    this.client = undefined;
+    await client.endAsync(true).catch(() => undefined);
+  }
+}
