@@ -15,7 +15,7 @@ export interface OutboxRow {
 export interface OutboxPort {
   peek(n: number): OutboxRow[];
   ack(id: number): void;
-  size(): number;
+  size(): { messages: number };
   expire(): number | void;
 }
 
@@ -93,7 +93,7 @@ export class OutboxPump {
 
   /** Rows waiting in the outbox (in flight included). */
   pending(): number {
-    return this.opts.outbox.size();
+    return this.opts.outbox.size().messages;
   }
 
   /** Ask the pump to look at the outbox (call after enqueue). */
@@ -113,7 +113,7 @@ export class OutboxPump {
   async drain(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
     this.kick();
-    while (this.opts.outbox.size() > 0) {
+    while (this.opts.outbox.size().messages > 0) {
       const left = until - Date.now();
       if (left <= 0 || !this.running) return false;
       await new Promise<void>((r) => {
