@@ -1,0 +1,213 @@
+import type { Duplex } from 'node:stream';
+import type { EnergyReading } from '../../../src/energy/reading.js';
+import { describeError } from '../../../src/errors.js';
+import type { Clock, TimerHandle } from '../../../src/util/clock.js';
+import { TypedEvents } from '../../../src/util/events.js';
+import type { Logger } from '../../../src/util/logger.js';
+import type { Link } from '../link/link.js';
+
+/** Connection state of a source, with the reason when it is not `open`. */
+export interface SourceStatus {
+  state: 'connecting' | 'open' | 'closed' | 'error';
+  reason?: string;
+  /** Consecutive failed attempts so far (0 after a good connection). */
+  attempt: number;
+  /** When a reconnect is scheduled: delay in ms. */
+  retryInMs?: number;
+}
+
+/** A frame or reading that was discarded, and why. */
+export interface SourceReject {
+  reason: string;
+  detail: string;
+}
+
+export interface EnergySourceEvents {
+  reading: (reading: EnergyReading) => void;
+  status: (status: SourceStatus) => void;
+  reject: (reject: SourceReject) => void;
+}
+
+/** What a protocol session may do with the source that owns it. */
+export interface SessionContext {
+  readonly source: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  reading(reading: EnergyReading): void;
+  reject(reason: string, detail: string): void;
+  /** The session declares the link broken (e.g. a device that stopped answering); the source reconnects. */
+  fail(reason: string): void;
+}
+
+/** One protocol attached to one open stream; `stop` detaches everything it added. */
+export interface ProtocolSession {
+  stop(): void;
+}
+
+export type SessionFactory = (stream: Duplex, ctx: SessionContext) => ProtocolSession;
+
+/** Anything that produces energy readings. */
+export interface EnergySource {
+  readonly uri: string;
+  readonly events: TypedEvents<EnergySourceEvents>;
+  start(): void;
+  stop(): Promise<void>;
+  readonly counters: SourceCounters;
+}
+
+export interface SourceCounters {
+  readings: number;
+  rejects: Record<string, number>;
+  connects: number;
+}
+
+/** Options of {@link ReconnectingSource}. */
+export interface ReconnectingSourceOptions {
+  uri: string;
+  link: Link;
+  session: SessionFactory;
+  clock: Clock;
+  logger: Logger;
+  /** First reconnect delay. Default 250 ms. */
+  backoffInitialMs?: number;
+  /** Reconnect delay cap (the delay doubles per failed attempt up to this). Default 5000 ms. */
+  backoffMaxMs?: number;
+  /** Reconnect when no reading arrived for this long while open; 0 disables. Default 30000 ms. */
+  staleAfterMs?: number;
+}
+
+/**
+ * A source that keeps a {@link Link} open: on `close`/`error` (a USB adapter unplugged: ENOENT,
+ * EIO; a bridge that dropped the TCP connection) it reports the reason and reopens with capped
+ * exponential backoff. It never throws into its caller; everything is reported as `status` events.
+ */
+export class ReconnectingSource implements EnergySource {
+  readonly events = new TypedEvents<EnergySourceEvents>();
+  readonly counters: SourceCounters = { readings: 0, rejects: {}, connects: 0 };
+  readonly uri: string;
+  private readonly opts: ReconnectingSourceOptions;
+  private running = false;
+  private attempt = 0;
+  private stream: Duplex | undefined;
+  private session: ProtocolSession | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private staleTimer: TimerHandle | undefined;
+  /** Bumped per connection so late callbacks of an old connection are ignored. */
+  private generation = 0;
+
+  constructor(options: ReconnectingSourceOptions) {
+    this.opts = options;
+    this.uri = options.uri;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.generation++;
+    if (this.retryTimer) this.opts.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const stream = this.teardown();
+    if (stream && !stream.destroyed) {
+      await new Promise<void>((resolve) => {
+        stream.once('close', () => resolve());
+        stream.destroy();
+      });
+    }
+    this.status({ state: 'closed', reason: 'stopped', attempt: this.attempt });
+  }
+
+  private connect(): void {
+    const gen = ++this.generation;
+    this.status({ state: 'connecting', attempt: this.attempt });
+    this.opts.link.open().then(
+      (stream) => {
+        if (gen !== this.generation || !this.running) {
+          stream.destroy();
+          return;
+        }
+        this.attach(stream, gen);
+      },
+      (err: unknown) => {
+        if (gen !== this.generation || !this.running) return;
+        this.down('error', describeError(err));
+      },
+    );
+  }
+
+  private attach(stream: Duplex, gen: number): void {
+    this.stream = stream;
+    this.counters.connects++;
+    const onClose = () => gen === this.generation && this.down('closed', 'port closed (device gone?)');
+    const onError = (err: Error) => gen === this.generation && this.down('error', describeError(err));
+    stream.on('close', onClose);
+    stream.on('error', onError);
+    const ctx: SessionContext = {
+      source: this.uri,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+      reading: (r) => {
+        if (gen !== this.generation) return;
+        this.attempt = 0;
+        this.counters.readings++;
+        this.armStale(gen);
+        this.events.emit('reading', r);
+      },
+      reject: (reason, detail) => {
+        if (gen !== this.generation) return;
+        this.counters.rejects[reason] = (this.counters.rejects[reason] ?? 0) + 1;
+        this.events.emit('reject', { reason, detail });
+      },
+      fail: (reason) => gen === this.generation && this.down('error', reason),
+    };
+    this.status({ state: 'open', attempt: this.attempt });
+    this.armStale(gen);
+    this.session = this.opts.session(stream, ctx);
+  }
+
+  private armStale(gen: number): void {
+    const ms = this.opts.staleAfterMs ?? 30_000;
+    if (this.staleTimer) this.opts.clock.clearTimeout(this.staleTimer);
+    if (ms <= 0) return;
+    this.staleTimer = this.opts.clock.setTimeout(() => gen === this.generation && this.down('error', `no reading for ${ms} ms`), ms);
+    this.staleTimer.unref?.();
+  }
+
+  private teardown(): Duplex | undefined {
+    if (this.staleTimer) this.opts.clock.clearTimeout(this.staleTimer);
+    this.staleTimer = undefined;
+    this.session?.stop();
+    this.session = undefined;
+    const stream = this.stream;
+    this.stream = undefined;
+    return stream;
+  }
+
+  private down(state: 'closed' | 'error', reason: string): void {
+    this.generation++;
+    const stream = this.teardown();
+    if (stream && !stream.destroyed) {
+      stream.on('error', () => undefined); // late errors of a dead port must not crash the process
+      stream.destroy();
+    }
+    if (!this.running) return;
+    const initial = this.opts.backoffInitialMs ?? 250;
+    const max = this.opts.backoffMaxMs ?? 5000;
+    const delay = Math.min(max, initial * 2 ** Math.min(this.attempt, 20));
+    this.attempt++;
+    this.status({ state, reason, attempt: this.attempt, retryInMs: delay });
+    this.retryTimer = this.opts.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.running) this.connect();
+    }, delay);
+  }
+
+  private status(s: SourceStatus): void {
+    this.opts.logger.debug({ source: this.uri, ...s }, 'source status');
+    this.events.emit('status', s);
+  }
+}
