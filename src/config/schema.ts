@@ -4,6 +4,8 @@ import { brokerSection } from './sections/broker.js';
 import { logSection } from './sections/log.js';
 import { ccfSection } from './sections/ccf.js';
 import { syncSection } from './sections/sync.js';
+import { energySection } from './sections/energy.js';
+import { signalsSection } from './sections/signals.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -18,6 +20,8 @@ export const configSchema = z
     log: logSection,
     ccf: ccfSection,
     sync: syncSection,
+    energy: energySection,
+    signals: signalsSection,
   })
   .strict();
 
