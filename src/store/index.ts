@@ -5,3 +5,4 @@ export { writeFileAtomic, writeFileAtomicRaw, readFileChecked, encodeChecked, de
 export { loadOrCreateIdentity, readIdentity, readPublicIdentity, IDENTITY_FILE, type NodeIdentity, type PublicIdentity } from './identity.js';
 export { Outbox, type OutboxMessage, type OutboxOptions, type OutboxStats, type EnqueueInput, type DropReason } from './outbox.js';
 export { SeqStore, KvStore, ReplayStateStore, type SeqStoreOptions, type KvValue } from './seq-store.js';
+export { FieldStore, type FieldStoreOptions } from './field-store.js';
