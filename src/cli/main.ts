@@ -3,9 +3,10 @@ import { H3lixError, describeError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError, writeLine, type CliContext, type RegisterCommand } from './context.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerModelsCommands } from './commands/models.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {

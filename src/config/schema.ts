@@ -6,6 +6,7 @@ import { ccfSection } from './sections/ccf.js';
 import { syncSection } from './sections/sync.js';
 import { energySection } from './sections/energy.js';
 import { signalsSection } from './sections/signals.js';
+import { instanceSection } from './sections/instance.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -22,6 +23,7 @@ export const configSchema = z
     sync: syncSection,
     energy: energySection,
     signals: signalsSection,
+    instance: instanceSection,
   })
   .strict();
 
