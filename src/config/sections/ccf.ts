@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** `ccf:` the Collective Context Field (DESIGN section 3). */
+/** `ccf:` the Collective Context Field (DESIGN section 3, docs/ccf.md). */
 export const ccfSection = z
   .object({
     /** Per-origin mean L2 norm bound used by the robust value. Default 10. */
@@ -13,6 +13,12 @@ export const ccfSection = z
     halfLifeSeconds: z.number().positive().default(7 * 24 * 3600),
     /** Origins silent longer than this are compacted away, in seconds. Default 30 days. */
     retentionSeconds: z.number().positive().default(30 * 24 * 3600),
+    /**
+     * Largest weight share a single origin may hold in the robust value (water-filled cap; with fewer
+     * than 1/maxOriginShare origins all weigh the same). Keep <= trimFraction so an outlying origin is
+     * trimmed away entirely. Default 0.1.
+     */
+    maxOriginShare: z.number().positive().max(1).default(0.1),
   })
   .strict()
-  .default({ clipNorm: 10, trimFraction: 0.1, medianBelowOrigins: 5, halfLifeSeconds: 604800, retentionSeconds: 2592000 });
+  .default({ clipNorm: 10, trimFraction: 0.1, medianBelowOrigins: 5, halfLifeSeconds: 604800, retentionSeconds: 2592000, maxOriginShare: 0.1 });
