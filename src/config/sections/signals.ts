@@ -6,8 +6,11 @@ import { z } from 'zod';
  */
 export const signalsSection = z
   .object({
-    /** L2 norm bound C every embedding is clipped to before it is summed. Default 1. */
-    clipNorm: z.number().positive().default(1),
+    /**
+     * L2 norm bound C every embedding is clipped to before it is summed; set it near the 90th percentile
+     * of the model's embedding norms (the shipped encoders: about 3). Default 3.
+     */
+    clipNorm: z.number().positive().default(3),
     /** Gaussian noise multiplier z: σ_sum = z·C per coordinate, σ_count = z. Default 2. */
     noiseMultiplier: z.number().positive().default(2),
     /** k: a key is published only once its (noised) count reaches this many examples. Default 20. */
@@ -28,7 +31,7 @@ export const signalsSection = z
   })
   .strict()
   .default({
-    clipNorm: 1,
+    clipNorm: 3,
     noiseMultiplier: 2,
     minCount: 20,
     epsilon: 10,

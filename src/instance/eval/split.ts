@@ -1,0 +1,79 @@
+/**
+ * Non-IID fleet split for the collective-learning evaluation (DESIGN section 5):
+ * - a bootstrap split that no node holds (stands for public pre-training data; the encoder is fit on
+ *   it and on nothing else),
+ * - per node a training set of only K classes, arriving over R rounds,
+ * - per node a held-out test set covering ALL classes.
+ * Deterministic for a seed.
+ */
+import { H3lixError } from '../../errors.js';
+import { createRng, shuffleInPlace } from '../model/prng.js';
+
+/** Options for `splitFleet`. */
+export interface FleetSplitOptions {
+  nodes: number;
+  /** Classes each node sees locally (K). */
+  classesPerNode: number;
+  rounds: number;
+  seed: number;
+  /** Fraction of each class kept for the bootstrap (encoder) split. Default 0.2. */
+  bootstrapFraction?: number;
+  /** Fraction of each class held out for testing. Default 0.25. */
+  testFraction?: number;
+}
+
+/** One simulated node's share. Row indices into the dataset. */
+export interface NodeShare {
+  id: string;
+  classes: string[];
+  /** trainByRound[r] = rows arriving in round r. */
+  trainByRound: number[][];
+  test: number[];
+}
+
+export interface FleetSplit {
+  classes: string[];
+  bootstrap: number[];
+  nodes: NodeShare[];
+}
+
+/** Split rows with labels `y` over a simulated fleet. Throws DATA_INVALID when it cannot. */
+export function splitFleet(y: readonly string[], opts: FleetSplitOptions): FleetSplit {
+  const rng = createRng(opts.seed);
+  const classes = [...new Set(y)].sort();
+  const C = classes.length;
+  const K = opts.classesPerNode;
+  if (C < 2) throw new H3lixError('DATA_INVALID', `need at least 2 classes, got ${C}`);
+  if (K >= C) throw new H3lixError('DATA_INVALID', `--classes-per-node ${K} must be below the number of classes (${C}), or no class is unseen`);
+  if (opts.nodes * K < C) throw new H3lixError('DATA_INVALID', `${opts.nodes} nodes × ${K} classes cannot cover all ${C} classes`);
+  const byClass = new Map<string, number[]>(classes.map((c) => [c, []]));
+  y.forEach((label, i) => byClass.get(label)!.push(i));
+  const order = shuffleInPlace([...classes], rng);
+  const nodes: NodeShare[] = Array.from({ length: opts.nodes }, (_, i) => ({
+    id: `node-${String(i).padStart(2, '0')}`,
+    classes: Array.from({ length: K }, (_, j) => order[(i * K + j) % C]!).sort(),
+    trainByRound: Array.from({ length: opts.rounds }, () => []),
+    test: [],
+  }));
+  const bootstrap: number[] = [];
+  const bf = opts.bootstrapFraction ?? 0.2;
+  const tf = opts.testFraction ?? 0.25;
+  for (const c of classes) {
+    const rows = shuffleInPlace(byClass.get(c)!, rng);
+    const nBoot = Math.round(bf * rows.length);
+    const nTest = Math.round(tf * rows.length);
+    const holders = nodes.filter((n) => n.classes.includes(c));
+    if (rows.length - nBoot - nTest < holders.length * opts.rounds) {
+      throw new H3lixError('DATA_INVALID', `class "${c}" has ${rows.length} rows: too few for ${holders.length} holders × ${opts.rounds} rounds plus bootstrap and test splits`);
+    }
+    if (nTest < opts.nodes) throw new H3lixError('DATA_INVALID', `class "${c}" has ${rows.length} rows: too few to give each of ${opts.nodes} nodes a test example`);
+    bootstrap.push(...rows.slice(0, nBoot));
+    rows.slice(nBoot, nBoot + nTest).forEach((r, i) => nodes[i % opts.nodes]!.test.push(r));
+    rows.slice(nBoot + nTest).forEach((r, i) => {
+      const h = holders[i % holders.length]!;
+      const k = Math.floor(i / holders.length) % opts.rounds;
+      h.trainByRound[k]!.push(r);
+    });
+  }
+  return { classes, bootstrap, nodes };
+}
