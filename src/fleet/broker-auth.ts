@@ -1,0 +1,136 @@
+import type { AedesOptions, AuthenticateError, Client } from 'aedes';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { describeError } from '../errors.js';
+import { SEGMENT } from './codec.js';
+import { mayPublish, maySubscribe, rulesFor, type AclRules, type Principal } from './acl-policy.js';
+import type { RevocationSet } from './revocation.js';
+import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
+
+/**
+ * Options for {@link createFleetBrokerAuth}.
+ * - `fleet`, `fleetPublicKey`: the fleet this broker serves. Required.
+ * - `revocations`: revoked node ids; revoked nodes cannot connect and are disconnected when revoked. Required.
+ * - `clock`: token expiry checks. Default: none (required; pass `systemClock`).
+ * - `logger`: every refusal is logged at warn with its reason. Required.
+ * - `maxProvisionBytes`: largest payload on provisioning topics. Default 16384.
+ * - `maxPayloadBytes`: largest payload on any topic. Default 196608 (a 128 KB delta plus envelope).
+ */
+export interface FleetBrokerAuthOptions {
+  fleet: string;
+  fleetPublicKey: Uint8Array;
+  revocations: RevocationSet;
+  clock: Clock;
+  logger: Logger;
+  maxProvisionBytes?: number;
+  maxPayloadBytes?: number;
+}
+
+export type FleetBrokerHooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+
+export interface FleetBrokerAuth {
+  hooks: FleetBrokerHooks;
+  /** Number of refusals by reason code (for tests and telemetry). */
+  refusals: Map<string, number>;
+  /** Stop listening to the revocation set. */
+  dispose(): void;
+}
+
+interface Session {
+  principal: Principal;
+  rules: AclRules;
+}
+
+function authError(message: string, code: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
+}
+
+/**
+ * aedes authenticate / authorizePublish / authorizeSubscribe hooks enforcing the fleet policy
+ * (acl-policy.ts). Usernames: a node id (password: node token), `claim-<batch>` (password: claim
+ * token bound to the client id), `provisioner` (password: fleet-signed token). Inject into the sync
+ * helper's `EmbeddedBroker({ hooks })`.
+ */
+export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAuth {
+  const sessions = new WeakMap<Client, Session>();
+  const byNode = new Map<string, Set<Client>>();
+  const refusals = new Map<string, number>();
+  const maxProv = o.maxProvisionBytes ?? 16384;
+  const maxPayload = o.maxPayloadBytes ?? 196608;
+  const provPrefix = `h3lix/v1/${o.fleet}/provision/`;
+
+  const refuse = (reason: string, detail: Record<string, unknown>) => {
+    refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+    o.logger.warn({ reason, ...detail }, `broker refused: ${reason}`);
+  };
+
+  const authenticate: FleetBrokerHooks['authenticate'] = (client, username, password, done) => {
+    const clientId = client.id;
+    const ctx = { fleet: o.fleet, fleetPublicKey: o.fleetPublicKey, now: o.clock.now() };
+    try {
+      if (!username || !password) throw new Error('no credentials');
+      let principal: Principal;
+      if (username === 'provisioner') {
+        verifyProvisionerToken(password, ctx);
+        principal = { kind: 'provisioner' };
+      } else if (username.startsWith('claim-')) {
+        if (!SEGMENT.test(clientId)) throw new Error('claim client id must be a topic segment');
+        const claim = verifyClaimToken(clientId, password, ctx);
+        if (`claim-${claim.batch}` !== username) throw new Error(`claim is for batch ${claim.batch}, username is ${username}`);
+        principal = { kind: 'claim', batch: claim.batch, requestId: clientId };
+      } else {
+        const cert = verifyNodeToken(username, password, ctx);
+        if (o.revocations.isRevoked(cert.nodeId)) throw new Error(`node ${cert.nodeId} is revoked`);
+        principal = { kind: 'node', nodeId: cert.nodeId };
+      }
+      sessions.set(client, { principal, rules: rulesFor(o.fleet, principal) });
+      if (principal.kind === 'node') {
+        let set = byNode.get(principal.nodeId);
+        if (!set) byNode.set(principal.nodeId, (set = new Set()));
+        for (const c of set) if (c.closed) set.delete(c);
+        set.add(client);
+      }
+      done(null, true);
+    } catch (err) {
+      refuse('auth', { clientId, username: username?.slice(0, 80), error: describeError(err) });
+      done(authError(`not authorized: ${describeError(err)}`, username && password ? 4 : 5), false);
+    }
+  };
+
+  const authorizePublish: FleetBrokerHooks['authorizePublish'] = (client, packet, callback) => {
+    if (!client) return callback(null); // the broker's own messages ($SYS, wills are checked at connect)
+    const s = sessions.get(client);
+    const topic = packet.topic;
+    const size = packet.payload?.length ?? 0;
+    let reason: string | undefined;
+    if (!s) reason = 'unauthenticated publish';
+    else if (s.principal.kind === 'node' && o.revocations.isRevoked(s.principal.nodeId)) reason = 'revoked node';
+    else if (!mayPublish(s.rules, topic)) reason = 'publish outside own topics';
+    else if (size > maxPayload || (topic.startsWith(provPrefix) && size > maxProv)) reason = 'oversized payload';
+    if (reason) {
+      refuse(reason, { clientId: client.id, topic: topic.slice(0, 200), size });
+      return callback(new Error(reason));
+    }
+    callback(null);
+  };
+
+  const authorizeSubscribe: FleetBrokerHooks['authorizeSubscribe'] = (client, sub, callback) => {
+    const s = sessions.get(client);
+    if (s && maySubscribe(s.rules, sub.topic) && !(s.principal.kind === 'node' && o.revocations.isRevoked(s.principal.nodeId))) return callback(null, sub);
+    refuse('subscribe outside allowed topics', { clientId: client.id, topic: sub.topic.slice(0, 200) });
+    // [MQTT-3.9.3-2] SUBACK 0x80 for this filter; the connection stays up.
+    callback(null, null);
+  };
+
+  const unsubscribe = o.revocations.onRevoked((ids) => {
+    for (const id of ids) {
+      for (const c of byNode.get(id) ?? []) {
+        o.logger.warn({ nodeId: id, clientId: c.id }, 'disconnecting revoked node');
+        if (!c.closed) c.close();
+      }
+      byNode.delete(id);
+    }
+  });
+
+  return { hooks: { authenticate, authorizePublish, authorizeSubscribe }, refusals, dispose: unsubscribe };
+}

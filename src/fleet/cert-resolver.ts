@@ -1,0 +1,107 @@
+import { describeError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { verifyCertificate, type NodeCertificate } from './certificate.js';
+import { RevocationSet } from './revocation.js';
+
+/** The sync helper's resolver shape: the public key to verify envelopes from `from`, if trusted. */
+export interface KeyResolver {
+  resolve(from: string): Uint8Array | undefined;
+}
+
+/**
+ * Options for {@link CertificateKeyResolver}.
+ * - `fleet`, `fleetPublicKey`: the trust anchor. Required.
+ * - `clock`: expiry is checked at every `resolve`. Required.
+ * - `revocations`: shared revocation set. Default: a new empty one (fed by `handleMessage`).
+ * - `logger`: refusals at warn. Required.
+ * - `maxCertsPerNode`: certificates kept per node (rotation overlap). Default 2.
+ */
+export interface CertificateKeyResolverOptions {
+  fleet: string;
+  fleetPublicKey: Uint8Array;
+  clock: Clock;
+  revocations?: RevocationSet;
+  logger: Logger;
+  maxCertsPerNode?: number;
+}
+
+/**
+ * Resolves a sender's key ONLY from a fleet-signed, currently valid, unrevoked certificate (DESIGN
+ * section 8). Certificates are learned from the retained `fleet/certs/<node>` topic (or `learn()`, e.g.
+ * from a birth message); the revocation list from the retained `fleet/revocations`. During a rotation
+ * overlap both certificates are held and either valid one resolves (same key: node ids are
+ * self-certifying, so a node's key never changes under the same id).
+ */
+export class CertificateKeyResolver implements KeyResolver {
+  readonly revocations: RevocationSet;
+  private readonly certs = new Map<string, NodeCertificate[]>();
+  private readonly root: string;
+
+  constructor(private readonly o: CertificateKeyResolverOptions) {
+    this.revocations = o.revocations ?? new RevocationSet(o.fleet, o.fleetPublicKey);
+    this.root = `h3lix/v1/${o.fleet}/fleet/`;
+  }
+
+  /** Topics to subscribe for certificates and revocations. */
+  subscriptions(): string[] {
+    return [`${this.root}certs/+`, `${this.root}revocations`];
+  }
+
+  /** Verify and keep a certificate; returns it, or undefined (reason logged) when refused. */
+  learn(bytes: Uint8Array): NodeCertificate | undefined {
+    let cert: NodeCertificate;
+    try {
+      cert = verifyCertificate(bytes, this.o.fleetPublicKey, this.o.fleet, this.o.clock.now());
+    } catch (err) {
+      this.o.logger.warn({ error: describeError(err) }, 'certificate refused');
+      return undefined;
+    }
+    const list = (this.certs.get(cert.nodeId) ?? []).filter((c) => c.serial !== cert.serial && c.notAfter > this.o.clock.now());
+    list.push(cert);
+    list.sort((a, b) => b.serial - a.serial);
+    this.certs.set(cert.nodeId, list.slice(0, this.o.maxCertsPerNode ?? 2));
+    return cert;
+  }
+
+  /** Feed an MQTT message; true when it was a fleet topic this resolver handles. */
+  handleMessage(topic: string, payload: Uint8Array): boolean {
+    if (!topic.startsWith(this.root)) return false;
+    const rest = topic.slice(this.root.length);
+    if (rest === 'revocations') {
+      try {
+        const added = this.revocations.apply(payload);
+        if (added.length > 0) this.o.logger.warn({ revoked: added }, 'nodes revoked');
+      } catch (err) {
+        this.o.logger.warn({ error: describeError(err) }, 'revocation list refused');
+      }
+      return true;
+    }
+    if (rest.startsWith('certs/')) {
+      const cert = this.learn(payload);
+      if (cert && `certs/${cert.nodeId}` !== rest) this.o.logger.warn({ topic, nodeId: cert.nodeId }, 'certificate published under another node topic (kept: it is fleet-signed)');
+      return true;
+    }
+    return false;
+  }
+
+  /** The current valid certificate of `nodeId`, if any. */
+  certificate(nodeId: string): NodeCertificate | undefined {
+    if (this.revocations.isRevoked(nodeId)) return undefined;
+    const now = this.o.clock.now();
+    return this.certs.get(nodeId)?.find((c) => now >= c.notBefore && now < c.notAfter);
+  }
+
+  resolve(from: string): Uint8Array | undefined {
+    return this.certificate(from)?.publicKey;
+  }
+
+  /** The filter the CCF value/merge path uses: drop contributions of revoked origins. */
+  isRevoked(origin: string): boolean {
+    return this.revocations.isRevoked(origin);
+  }
+
+  get size(): number {
+    return this.certs.size;
+  }
+}

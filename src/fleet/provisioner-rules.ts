@@ -1,0 +1,105 @@
+import { describeError, H3lixError } from '../errors.js';
+import { issueCertificate, verifyCertificate, verifyClaim } from './certificate.js';
+import type { CborMap } from './codec.js';
+import type { FleetDir, NodeRecord } from './fleet-dir.js';
+import { mosquittoPasswordHash, randomBrokerPassword } from './mosquitto-acl.js';
+import { claimSigValid, sealSecrets, type ProvisionRequest, type ProvisionResponse } from './provision-protocol.js';
+
+const DAY = 86_400_000;
+
+/** Policy knobs of a provisioner (config section `fleet.provisioner`). */
+export interface ProvisionPolicy {
+  /** Certificate lifetime. */
+  certLifetimeDays: number;
+  /** Board profiles allowed fleet-wide ([] = any); a claim's own `boards` list narrows it further. */
+  allowBoards: string[];
+  /** Fleet config handed to every board (merged into its h3lix config by the lead). */
+  config: CborMap;
+}
+
+export type Decision =
+  | { kind: 'accept'; response: ProvisionResponse; record: NodeRecord; consumedBatch?: string }
+  | { kind: 'reject'; response: ProvisionResponse; code: string };
+
+function reject(req: ProvisionRequest, code: string, reason: string): Decision {
+  return { kind: 'reject', code, response: { requestId: req.requestId, nonce: req.nonce, status: 'rejected', reason: `${code}: ${reason}` } };
+}
+
+/**
+ * Decide on a signature-checked request (provision-protocol.ts decodeProvisionRequest). Pure apart from
+ * reading the fleet dir; the caller persists `record` and the claim counter before answering.
+ * Rules, in order: node not revoked; renewal needs a current unexpired certificate for the same key;
+ * a claim must be fleet-signed, unexpired, under its use limit, signed by its claim key for this node key,
+ * and allow the board. A board re-asking with the same key (a lost response) gets a fresh certificate
+ * without using up the claim again.
+ */
+export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPolicy, now: number): Decision {
+  if (fd.revocations().revoked.some((r) => r.nodeId === req.nodeId)) return reject(req, 'REVOKED', `node ${req.nodeId} is revoked`);
+  const existing = fd.node(req.nodeId);
+  let batch: string;
+  let roles: string[];
+  let consumedBatch: string | undefined;
+  if (req.renew) {
+    if (!existing) return reject(req, 'UNKNOWN_NODE', `node ${req.nodeId} was never provisioned`);
+    try {
+      const cert = verifyCertificate(Buffer.from(existing.cert, 'base64'), fd.fleetPublicKey, fd.fleet, now);
+      if (!Buffer.from(cert.publicKey).equals(req.publicKey)) return reject(req, 'KEY_MISMATCH', 'renewal key differs from the certified key');
+      roles = cert.roles;
+    } catch (err) {
+      return reject(req, 'CERT_EXPIRED', `renewal needs a current certificate (${describeError(err)}); provision again with a claim`);
+    }
+    batch = existing.batch;
+  } else {
+    if (!req.claim) return reject(req, 'CLAIM_INVALID', 'no claim');
+    let claim;
+    try {
+      claim = verifyClaim(req.claim, fd.fleetPublicKey, fd.fleet);
+    } catch (err) {
+      return reject(req, 'CLAIM_INVALID', describeError(err));
+    }
+    if (claim.notAfter <= now) return reject(req, 'CLAIM_EXPIRED', `claim of batch ${claim.batch} expired ${new Date(claim.notAfter).toISOString()}`);
+    if (!claimSigValid(req, claim.claimKey)) return reject(req, 'CLAIM_INVALID', 'claim signature does not bind this node key');
+    const state = fd.claimState(claim.batch);
+    if (!state) return reject(req, 'CLAIM_INVALID', `batch ${claim.batch} is unknown to this provisioner`);
+    const again = existing && existing.batch === claim.batch && Buffer.from(existing.cert, 'base64').length > 0;
+    if (!again && state.uses >= Math.min(state.maxUses, claim.maxUses)) return reject(req, 'CLAIM_EXHAUSTED', `batch ${claim.batch} used ${state.uses} of ${claim.maxUses} times`);
+    if (claim.boards.length > 0 && !claim.boards.includes(req.board)) return reject(req, 'BOARD_NOT_ALLOWED', `board ${req.board} not in the claim template`);
+    if (policy.allowBoards.length > 0 && !policy.allowBoards.includes(req.board)) return reject(req, 'BOARD_NOT_ALLOWED', `board ${req.board} not in the fleet allow-list`);
+    batch = claim.batch;
+    roles = claim.roles;
+    if (!again) consumedBatch = claim.batch;
+  }
+  const serial = (existing?.serial ?? 0) + 1;
+  const notAfter = now + Math.round(policy.certLifetimeDays * DAY);
+  const cert = issueCertificate({ fleet: fd.fleet, nodeId: req.nodeId, publicKey: req.publicKey, boxKey: req.boxKey, roles, serial, notBefore: now - 60_000, notAfter }, fd.fleetSigner());
+  const brokerPassword = randomBrokerPassword();
+  const record: NodeRecord = {
+    nodeId: req.nodeId,
+    cert: Buffer.from(cert).toString('base64'),
+    serial,
+    notAfter,
+    batch,
+    board: req.board,
+    issuedAt: now,
+    brokerPasswordHash: mosquittoPasswordHash(brokerPassword),
+  };
+  const response: ProvisionResponse = {
+    requestId: req.requestId,
+    nonce: req.nonce,
+    status: 'accepted',
+    cert,
+    config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config },
+    sealed: sealSecrets({ brokerPassword }, req.boxKey),
+  };
+  return consumedBatch ? { kind: 'accept', response, record, consumedBatch } : { kind: 'accept', response, record };
+}
+
+/** Persist an accepted decision: claim counter first (never over-issue after a crash), then the node. */
+export function commitDecision(fd: FleetDir, d: Extract<Decision, { kind: 'accept' }>): void {
+  if (d.consumedBatch) {
+    const s = fd.claimState(d.consumedBatch);
+    if (!s) throw new H3lixError('STORE_CORRUPT', `claim state of ${d.consumedBatch} vanished`);
+    fd.saveClaimState({ ...s, uses: s.uses + 1 });
+  }
+  fd.saveNode(d.record);
+}

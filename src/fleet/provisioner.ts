@@ -1,0 +1,148 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { describeError, H3lixError } from '../errors.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { FleetDir, PendingRecord } from './fleet-dir.js';
+import { commitDecision, decide, type Decision, type ProvisionPolicy } from './provisioner-rules.js';
+import { decodeProvisionRequest, encodeProvisionResponse, type ProvisionRequest } from './provision-protocol.js';
+import { makeProvisionerToken } from './tokens.js';
+
+/**
+ * Options for {@link Provisioner}.
+ * - `fleetDir`: the operator's fleet directory (needs private/fleet.key). Required.
+ * - `url`: broker URL. Required.
+ * - `auth`: `token` (embedded broker with fleet hooks: fleet-signed token) or `password`
+ *   (Mosquitto: private/provisioner.json). Default `token`.
+ * - `policy`: certificate lifetime, allow-list, fleet config. Required.
+ * - `manual`: park valid requests in state/pending for `fleet approve|reject`. Default false.
+ * - `pollMs`: how often manual decisions are picked up. Default 1000.
+ * - `clock`, `logger`: required.
+ */
+export interface ProvisionerOptions {
+  fleetDir: FleetDir;
+  url: string;
+  auth?: 'token' | 'password';
+  policy: ProvisionPolicy;
+  manual?: boolean;
+  pollMs?: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface ProvisionerStats {
+  accepted: number;
+  rejected: number;
+  malformed: number;
+  pending: number;
+}
+
+/** `h3lix fleet serve`: answers provisioning requests on `h3lix/v1/<fleet>/provision/request/+`. */
+export class Provisioner {
+  readonly stats: ProvisionerStats = { accepted: 0, rejected: 0, malformed: 0, pending: 0 };
+  private client: MqttClient | undefined;
+  private timer: TimerHandle | undefined;
+  private seq = 0;
+
+  constructor(private readonly o: ProvisionerOptions) {}
+
+  private get root(): string {
+    return `h3lix/v1/${this.o.fleetDir.fleet}/`;
+  }
+
+  async start(): Promise<void> {
+    const fd = this.o.fleetDir;
+    const password = this.o.auth === 'password' ? fd.provisionerPassword() : makeProvisionerToken(fd.fleetSigner(), this.o.clock.now() + 12 * 3600_000);
+    try {
+      this.client = await mqtt.connectAsync(this.o.url, { clientId: `h3lix-provisioner-${fd.fleet}-${process.pid}`, username: 'provisioner', password, reconnectPeriod: 1000, connectTimeout: 5000, protocolVersion: 4 });
+    } catch (err) {
+      throw new H3lixError('BROKER_UNAVAILABLE', `provisioner cannot connect to ${this.o.url}: ${describeError(err)}`, { cause: err, retryable: true });
+    }
+    this.seq = this.o.clock.now() * 1000;
+    this.client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
+    this.client.on('error', (err) => this.o.logger.warn({ err: err.message }, 'provisioner mqtt error'));
+    await this.client.subscribeAsync(`${this.root}provision/request/+`, { qos: 1 });
+    const rev = fd.revocations();
+    if (rev.signed) await this.client.publishAsync(`${this.root}fleet/revocations`, Buffer.from(rev.signed, 'base64'), { qos: 1, retain: true });
+    if (this.o.manual) this.schedulePoll();
+    this.o.logger.info({ fleet: fd.fleet, url: this.o.url, manual: !!this.o.manual }, 'provisioner listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.endAsync();
+  }
+
+  private schedulePoll(): void {
+    this.timer = this.o.clock.setTimeout(() => {
+      this.pollPending();
+      if (this.client) this.schedulePoll();
+    }, this.o.pollMs ?? 1000);
+  }
+
+  /** Act on `fleet approve|reject` decisions written into state/pending. */
+  pollPending(): void {
+    for (const p of this.o.fleetDir.pendingAll()) {
+      if (!p.decision) continue;
+      try {
+        const { request } = decodeProvisionRequest(new Uint8Array(Buffer.from(p.request, 'base64')), this.o.fleetDir.fleet);
+        if (p.decision === 'rejected') {
+          this.answer(request, { kind: 'reject', code: 'REJECTED_BY_OPERATOR', response: { requestId: request.requestId, nonce: request.nonce, status: 'rejected', reason: `PROVISION_REJECTED: ${p.reason ?? 'rejected by operator'}` } });
+        } else {
+          this.answer(request, decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now()));
+        }
+      } catch (err) {
+        this.o.logger.warn({ requestId: p.requestId, error: describeError(err) }, 'pending request unusable; dropped');
+      }
+      this.o.fleetDir.removePending(p.requestId);
+      this.stats.pending = Math.max(0, this.stats.pending - 1);
+    }
+  }
+
+  private onMessage(topic: string, payload: Uint8Array): void {
+    const requestIdFromTopic = topic.slice(`${this.root}provision/request/`.length);
+    let request: ProvisionRequest;
+    try {
+      request = decodeProvisionRequest(payload, this.o.fleetDir.fleet).request;
+      if (request.requestId !== requestIdFromTopic) throw new H3lixError('CLAIM_INVALID', `request id ${request.requestId} does not match topic ${requestIdFromTopic}`);
+    } catch (err) {
+      this.stats.malformed++;
+      this.o.logger.warn({ topic: topic.slice(0, 200), size: payload.length, error: describeError(err) }, 'provisioning request refused');
+      return;
+    }
+    try {
+      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now());
+      if (d.kind === 'accept' && this.o.manual && !request.renew && !this.o.fleetDir.node(request.nodeId)) {
+        const rec: PendingRecord = { requestId: request.requestId, receivedAt: this.o.clock.now(), request: Buffer.from(payload).toString('base64'), nodeId: request.nodeId, batch: d.record.batch, board: request.board };
+        this.o.fleetDir.savePending(rec);
+        this.stats.pending++;
+        this.o.logger.info({ requestId: request.requestId, nodeId: request.nodeId, board: request.board }, 'provisioning request awaits approval');
+        return;
+      }
+      this.answer(request, d);
+    } catch (err) {
+      this.o.logger.error({ requestId: request.requestId, error: describeError(err) }, 'provisioning failed');
+    }
+  }
+
+  private answer(request: ProvisionRequest, d: Decision): void {
+    const fd = this.o.fleetDir;
+    if (d.kind === 'accept') {
+      commitDecision(fd, d);
+      this.stats.accepted++;
+      this.o.logger.info({ nodeId: request.nodeId, board: request.board, batch: d.record.batch, serial: d.record.serial, renew: request.renew }, 'provisioned');
+    } else {
+      this.stats.rejected++;
+      this.o.logger.warn({ nodeId: request.nodeId, requestId: request.requestId, reason: d.response.reason }, 'provisioning rejected');
+    }
+    const bytes = encodeProvisionResponse(d.response, fd.fleet, fd.fleetSigner(), ++this.seq, this.o.clock.now());
+    const c = this.client;
+    if (!c) return;
+    c.publish(`${this.root}provision/response/${request.requestId}`, Buffer.from(bytes), { qos: 1 }, (err) => {
+      if (err) this.o.logger.warn({ requestId: request.requestId, err: err.message }, 'provisioning response not sent');
+    });
+    if (d.kind === 'accept' && d.response.cert) c.publish(`${this.root}fleet/certs/${request.nodeId}`, Buffer.from(d.response.cert), { qos: 1, retain: true });
+  }
+}
