@@ -1,0 +1,287 @@
+import type { H3lixConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import { CcfField } from '../ccf/field.js';
+import { encodeEnvelope } from '../ccf/codec/envelope.js';
+import { ReplayGuard } from '../ccf/codec/replay.js';
+import { createSigner } from '../crypto/ed25519.js';
+import { nodeIdMatches } from '../crypto/node-id.js';
+import { openStore, type Store } from '../store/db.js';
+import { FieldStore } from '../store/field-store.js';
+import { loadOrCreateIdentity } from '../store/identity.js';
+import { Outbox } from '../store/outbox.js';
+import { KvStore, SeqStore } from '../store/seq-store.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { TypedEvents } from '../util/events.js';
+import { moduleLogger, silentLogger, type Logger } from '../util/logger.js';
+import { CcfSync, type SyncStatePort } from '../sync/ccf-sync.js';
+import { EmbeddedBroker, type BrokerAuthHooks } from '../sync/embedded-broker.js';
+import { OpenKeyResolver, type KeyResolver } from '../sync/key-resolver.js';
+import { OutboxPump } from '../sync/outbox-pump.js';
+import type { Presence } from '../sync/presence.js';
+import { fleetTopics } from '../sync/topics.js';
+import { Transport, type TransportEvents } from '../sync/transport.js';
+import type { DaemonContext, DaemonEvents, Feature, FeatureFactory, PresenceInfo } from './feature.js';
+
+/** Called for every inbound message before the sync feature sees it (demo chaos, fleet filters). */
+export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: string, payload: Buffer) => void) => void;
+
+/**
+ * Options of {@link createDaemon}.
+ * - `config`: validated configuration. Required.
+ * - `logger`: default silent. `clock`: default systemClock.
+ * - `features`: factories of plugged-in features (energy, instance, fleet...), started in order after
+ *   the core and stopped in reverse before it. Default none.
+ * - `brokerHooks`: aedes authenticate/authorize hooks for the embedded broker. Default none.
+ * - `keyResolver(identity)`: sender key resolution. Default: open mode (OpenKeyResolver, keys learned
+ *   from births, checked against self-certifying ids).
+ * - `brokerUrl`: connect here instead of `broker.url` / the embedded broker. Default none.
+ * - `inboundFilter`: see InboundFilter. Default pass-through.
+ * - `drainTimeoutMs`: how long stop() tries to flush the outbox. Default 3000.
+ * - `jitterMs`, `random`: anti-entropy tuning (see CcfSyncOptions). Defaults 400 and Math.random.
+ */
+export interface DaemonOptions {
+  config: H3lixConfig;
+  logger?: Logger;
+  clock?: Clock;
+  features?: FeatureFactory[];
+  brokerHooks?: BrokerAuthHooks;
+  keyResolver?: (self: { nodeId: string; publicKey: Uint8Array }) => KeyResolver;
+  brokerUrl?: string;
+  inboundFilter?: InboundFilter;
+  drainTimeoutMs?: number;
+  jitterMs?: number;
+  random?: () => number;
+}
+
+/** A running (or startable) node. */
+export interface Daemon {
+  start(): Promise<void>;
+  /** Flush what can be flushed, persist, publish death, stop every feature. Idempotent. */
+  stop(reason?: string): Promise<{ outboxLeft: number }>;
+  /** Available after start(). */
+  readonly context: DaemonContext;
+  readonly started: boolean;
+}
+
+/**
+ * The composition root (DESIGN section 2): builds the core features (store + identity + field,
+ * embedded broker, MQTT transport, durable outbox pump, CCF sync) and any plugged-in features, each
+ * with start()/stop(). Nothing happens until start().
+ */
+export function createDaemon(opts: DaemonOptions): Daemon {
+  const config = opts.config;
+  const logger = opts.logger ?? silentLogger();
+  const clock = opts.clock ?? systemClock;
+  const events = new TypedEvents<DaemonEvents>();
+  const inbound = new TypedEvents<TransportEvents>();
+  const presence: PresenceInfo = {};
+  let ctx: DaemonContext | undefined;
+  let store: Store | undefined;
+  const running: Feature[] = [];
+  let started = false;
+  let stopping: Promise<{ outboxLeft: number }> | undefined;
+
+  async function startFeature(f: Feature): Promise<void> {
+    await f.start();
+    running.push(f);
+    logger.debug({ feature: f.name }, 'feature started');
+  }
+
+  async function start(): Promise<void> {
+    if (started) return;
+    started = true;
+    try {
+      await startCore();
+      events.emit('ready');
+      for (const factory of opts.features ?? []) await startFeature(factory(ctx!));
+    } catch (err) {
+      await stop('start failed').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function startCore(): Promise<void> {
+    const dataDir = config.node.dataDir;
+    const identity = loadOrCreateIdentity(dataDir, { logger: moduleLogger(logger, 'identity') });
+    let nodeId = identity.nodeId;
+    if (config.node.id !== 'auto' && config.node.id !== identity.nodeId) {
+      if (!nodeIdMatches(config.node.id, identity.signing.publicKey)) {
+        logger.warn({ configured: config.node.id, selfCertifying: identity.nodeId }, 'node.id is not the self-certifying id of this identity; open-mode peers will not accept its messages');
+      }
+      nodeId = config.node.id;
+    }
+    const fleet = config.node.fleet;
+    store = openStore({ dataDir, logger: moduleLogger(logger, 'store'), clock });
+    const st = store;
+    const kv = new KvStore({ store: st });
+    const outbox = new Outbox({ store: st, clock, logger: moduleLogger(logger, 'outbox'), ...config.sync.outbox });
+    const seq = new SeqStore({ store: st, sender: nodeId });
+    const fieldStore = new FieldStore({ store: st });
+    const field = new CcfField({ nodeId, clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(logger, 'ccf') });
+    const saved = fieldStore.load();
+    field.restore(saved.contributions, saved.localVersion);
+    const signer = createSigner(identity.signing);
+    const topics = fleetTopics(fleet);
+
+    const embedded = config.broker.embedded.enabled
+      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...(opts.brokerHooks ? { hooks: opts.brokerHooks } : {}) })
+      : undefined;
+    if (embedded) await startFeature(named('broker', embedded));
+    const url = opts.brokerUrl ?? config.broker.url ?? embedded?.url;
+    if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
+
+    const death: Presence = { v: 1, online: false, node: nodeId, fleet, ts: 0 };
+    const transport = new Transport({
+      url,
+      clientId: `h3lix-${fleet}-${nodeId}`.slice(0, 128),
+      protocolVersion: config.broker.protocolVersion,
+      reconnectMs: config.broker.reconnectMs,
+      keepaliveSeconds: config.broker.keepaliveSeconds,
+      username: config.broker.username,
+      password: config.broker.password,
+      stateTopic: topics.state(nodeId),
+      subscriptions: topics.subscriptions(),
+      death,
+      birth: () => birth(),
+      logger: moduleLogger(logger, 'mqtt'),
+    });
+    const filter = opts.inboundFilter;
+    const deliver = (t: string, p: Buffer) => inbound.emit('message', t, p);
+    transport.events.on('status', (s, r) => inbound.emit('status', s, r));
+    transport.events.on('message', (t, p) => (filter ? filter(t, p, deliver) : deliver(t, p)));
+
+    const pump = new OutboxPump({ outbox, transport, clock, logger: moduleLogger(logger, 'pump') });
+    const keys = opts.keyResolver ? opts.keyResolver({ nodeId, publicKey: identity.signing.publicKey }) : new OpenKeyResolver({ self: { node: nodeId, publicKey: identity.signing.publicKey }, logger: moduleLogger(logger, 'keys') });
+    const state: SyncStatePort = {
+      load: () => {
+        const s = kv.getString('sync.state');
+        if (!s) return undefined;
+        try {
+          return JSON.parse(s) as { sync: Record<string, number>; lastPublished: number };
+        } catch {
+          return undefined;
+        }
+      },
+      save: (s) => kv.set('sync.state', JSON.stringify(s)),
+    };
+    const sync = new CcfSync({
+      nodeId,
+      fleet,
+      field,
+      signer,
+      clock,
+      outbox,
+      kick: () => pump.kick(),
+      seq,
+      replay: new ReplayGuard(),
+      keys,
+      transport: { events: inbound },
+      debounceMs: config.sync.debounceMs,
+      digestIntervalMs: config.sync.digestIntervalMs,
+      maxMessageBytes: config.sync.maxMessageBytes,
+      quantization: config.sync.quantization,
+      // [DESIGN 9] field and sync vector are persisted in one fsync'd transaction, in the tick of the change
+      persist: (changed) => st.db.transaction(() => fieldStore.save(changed, field.localVersion()))(),
+      state,
+      logger: moduleLogger(logger, 'sync'),
+      ...(opts.jitterMs !== undefined ? { jitterMs: opts.jitterMs } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+    });
+
+    function birth(): Presence {
+      const vv = sync.sync.snapshot();
+      const p: Presence = {
+        v: 1,
+        online: true,
+        node: nodeId,
+        fleet,
+        ts: clock.now(),
+        board: config.node.board,
+        publicKey: Buffer.from(identity.signing.publicKey).toString('base64'),
+        versions: { origins: Object.keys(vv).length, total: Object.values(vv).reduce((a, b) => a + b, 0), digest: field.digest() },
+      };
+      if (presence.energyMode) p.energyMode = presence.energyMode;
+      if (presence.certificate) p.certificate = Buffer.from(presence.certificate).toString('base64');
+      return p;
+    }
+
+    ctx = {
+      config,
+      logger,
+      clock,
+      nodeId,
+      fleet,
+      identity,
+      signer,
+      store: st,
+      kv,
+      outbox,
+      field,
+      topics,
+      transport,
+      pump,
+      sync,
+      broker: embedded,
+      events,
+      presence,
+      inbound,
+      refreshBirth: () => transport.refreshBirth(),
+      sendEnvelope: (m) => {
+        const payload = encodeEnvelope({ kind: m.kind, fleet, from: nodeId, seq: seq.next(), hlc: field.hlc.now(), body: m.body }, signer);
+        outbox.enqueue({ topic: m.topic, payload, qos: m.qos ?? 1, retain: m.retain ?? false, ...(m.coalesceKey ? { coalesceKey: m.coalesceKey } : {}) });
+        pump.kick();
+      },
+    };
+    // Sync listens before the transport connects, so no retained message is missed.
+    await startFeature(named('sync', sync));
+    await startFeature(named('pump', pump));
+    await startFeature(named('transport', transport));
+    logger.info({ node: nodeId, fleet, broker: url, embedded: embedded ? `${embedded.host}:${embedded.port}` : 'off', dataDir, contributions: field.size(), outbox: outbox.size().messages }, 'h3lix daemon started');
+  }
+
+  async function stop(reason = 'stop'): Promise<{ outboxLeft: number }> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      events.emit('stopping', reason);
+      const c = ctx;
+      const core = new Set(['broker', 'sync', 'pump', 'transport']);
+      // Plugged-in features first, in reverse order.
+      for (const f of [...running].reverse()) {
+        if (core.has(f.name)) continue;
+        await f.stop().catch((err: unknown) => logger.warn({ feature: f.name, err: (err as Error).message }, 'feature stop failed'));
+      }
+      let outboxLeft = 0;
+      if (c && running.some((f) => f.name === 'sync')) {
+        c.sync.flush();
+        await c.pump.drain(opts.drainTimeoutMs ?? 3000);
+        outboxLeft = c.outbox.size().messages;
+      }
+      for (const name of ['sync', 'pump', 'transport', 'broker']) {
+        const f = running.find((x) => x.name === name);
+        if (f) await f.stop().catch((err: unknown) => logger.warn({ feature: name, err: (err as Error).message }, 'feature stop failed'));
+      }
+      running.length = 0;
+      store?.close();
+      store = undefined;
+      logger.info({ reason, outboxLeft }, 'h3lix daemon stopped');
+      return { outboxLeft };
+    })();
+    return stopping;
+  }
+
+  return {
+    start,
+    stop,
+    get started() {
+      return started;
+    },
+    get context(): DaemonContext {
+      if (!ctx) throw new Error('daemon not started');
+      return ctx;
+    },
+  };
+}
+
+function named(name: string, f: { start(): Promise<void>; stop(): Promise<void> }): Feature {
+  return { name, start: () => f.start(), stop: () => f.stop() };
+}

@@ -1,0 +1,80 @@
+import type { H3lixConfig } from '../config/schema.js';
+import type { CcfField } from '../ccf/field.js';
+import type { Signer } from '../crypto/ed25519.js';
+import type { Store } from '../store/db.js';
+import type { NodeIdentity } from '../store/identity.js';
+import type { KvStore } from '../store/seq-store.js';
+import type { Outbox } from '../store/outbox.js';
+import type { Clock } from '../util/clock.js';
+import type { TypedEvents } from '../util/events.js';
+import type { Logger } from '../util/logger.js';
+import type { CcfSync } from '../sync/ccf-sync.js';
+import type { EmbeddedBroker } from '../sync/embedded-broker.js';
+import type { OutboxPump } from '../sync/outbox-pump.js';
+import type { Topics } from '../sync/topics.js';
+import type { Transport, TransportEvents } from '../sync/transport.js';
+
+/** A unit of the daemon: does no work in its constructor, owns everything it starts. */
+export interface Feature {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Presence fields other features fill in; the birth on `state/<node>` reads them at every connect.
+ * Call `ctx.refreshBirth()` after changing them to re-publish at once.
+ */
+export interface PresenceInfo {
+  energyMode?: string;
+  /** Fleet certificate bytes (fleet feature), published base64 in the birth. */
+  certificate?: Uint8Array;
+}
+
+/** Daemon-level events features can use to talk to each other. */
+export interface DaemonEvents {
+  /** Core features are up (store, broker, transport, pump, sync). */
+  ready: () => void;
+  /** Shutdown began. */
+  stopping: (reason: string) => void;
+  /** Energy mode changed (energy feature emits; sync/instance may react). */
+  energyMode: (mode: string) => void;
+}
+
+/**
+ * What a plugged-in feature receives once the core is started: the shared state of this node. Every
+ * member is ready to use when a FeatureFactory runs.
+ */
+export interface DaemonContext {
+  readonly config: H3lixConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly nodeId: string;
+  readonly fleet: string;
+  readonly identity: NodeIdentity;
+  readonly signer: Signer;
+  readonly store: Store;
+  readonly kv: KvStore;
+  readonly outbox: Outbox;
+  readonly field: CcfField;
+  readonly topics: Topics;
+  readonly transport: Transport;
+  readonly pump: OutboxPump;
+  readonly sync: CcfSync;
+  /** The embedded broker, when `broker.embedded.enabled`. */
+  readonly broker: EmbeddedBroker | undefined;
+  readonly events: TypedEvents<DaemonEvents>;
+  readonly presence: PresenceInfo;
+  /** Inbound MQTT messages and connection status (after the daemon's inbound filter). */
+  readonly inbound: TypedEvents<TransportEvents>;
+  /** Re-publish the retained birth (after changing `presence`). */
+  refreshBirth(): void;
+  /**
+   * Send a signed envelope through the durable outbox: `seq` and HLC are assigned here so they stay
+   * monotonic across every kind of message this node sends.
+   */
+  sendEnvelope(msg: { kind: import('../ccf/codec/envelope.js').EnvelopeKind; topic: string; body: Uint8Array; qos?: 0 | 1; retain?: boolean; coalesceKey?: string }): void;
+}
+
+/** Builds a plugged-in feature from the started core (energy, instance, fleet, telemetry...). */
+export type FeatureFactory = (ctx: DaemonContext) => Feature;

@@ -1,0 +1,333 @@
+import { WireError, type ErrorCode } from '../errors.js';
+import type { Signer } from '../crypto/ed25519.js';
+import type { CcfField } from '../ccf/field.js';
+import type { Contribution, Quantization, VersionVector } from '../ccf/types.js';
+import { decodeEnvelope, encodeEnvelope, type EnvelopeKind } from '../ccf/codec/envelope.js';
+import { decodeDigestBody, decodeWantBody, encodeDigestBody, encodeWantBody } from '../ccf/codec/sync-bodies.js';
+import type { ReplayGuard } from '../ccf/codec/replay.js';
+import { ENVELOPE_OVERHEAD_BYTES } from '../ccf/limits.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { AntiEntropy } from './anti-entropy.js';
+import { decodeSyncDelta, encodeSyncDelta } from './delta-wire.js';
+import type { KeyResolver, LearningKeyResolver } from './key-resolver.js';
+import { decodePresence, presenceKey } from './presence.js';
+import { SyncVector, type CoverageRanges } from './sync-vector.js';
+import { fleetTopics, parseTopic, type Topics } from './topics.js';
+import type { TransportEvents } from './transport.js';
+import type { TypedEvents } from '../util/events.js';
+import { planBatches } from './batches.js';
+
+/** The durable outbox slice used to send (src/store/outbox.ts). */
+export interface SyncOutbox {
+  enqueue(msg: { topic: string; payload: Uint8Array; qos: 0 | 1; retain: boolean; coalesceKey?: string }): number;
+}
+
+/** Where the sync vector and the last published local version survive restarts. */
+export interface SyncStatePort {
+  load(): { sync: VersionVector; lastPublished: number } | undefined;
+  save(state: { sync: VersionVector; lastPublished: number }): void;
+}
+
+/** Counters exposed by {@link CcfSync} (telemetry, demo, tests). */
+export interface SyncCounters {
+  received: number;
+  bytesReceived: number;
+  /** Envelopes accepted (signature, replay and body checks passed). */
+  accepted: number;
+  /** Contributions that changed the field (a duplicate never counts twice). */
+  applied: number;
+  rejected: Partial<Record<ErrorCode, number>>;
+  deltasSent: number;
+  digestsSent: number;
+  wantsSent: number;
+  bytesEnqueued: number;
+}
+
+/**
+ * Options for {@link CcfSync}.
+ * - `nodeId`, `fleet`, `field`, `signer`, `clock`, `outbox`, `seq`, `replay`, `keys`: required.
+ * - `transport`: the message/status events (Transport.events). Required.
+ * - `kick()`: wake the outbox pump after an enqueue. Required.
+ * - `debounceMs`: delay before a local change is published. Default 250 (config sync.debounceMs).
+ * - `digestIntervalMs`: periodic retained digest. Default 10000 (config sync.digestIntervalMs).
+ * - `digestDebounceMs`: delay of the digest after a change. Default max(debounceMs, 100).
+ * - `maxMessageBytes`: largest payload; deltas are split by contribution below it. Default 131072.
+ * - `quantization`: wire quantization. Default int8.
+ * - `jitterMs`: anti-entropy response window. Default 400.
+ * - `persist(changed)`: called in the same tick as every field change (FieldStore.save). Default none.
+ * - `state`: sync vector persistence. Default none (after a restart peers resend what we hold).
+ * - `random`: jitter source. Default Math.random. `logger`: default none.
+ */
+export interface CcfSyncOptions {
+  nodeId: string;
+  fleet: string;
+  field: CcfField;
+  signer: Signer;
+  clock: Clock;
+  outbox: SyncOutbox;
+  kick: () => void;
+  seq: { next(): number };
+  replay: ReplayGuard;
+  keys: KeyResolver | LearningKeyResolver;
+  transport: { events: TypedEvents<TransportEvents> };
+  debounceMs?: number;
+  digestIntervalMs?: number;
+  digestDebounceMs?: number;
+  maxMessageBytes?: number;
+  quantization?: Quantization;
+  jitterMs?: number;
+  persist?: (changed: Contribution[]) => void;
+  state?: SyncStatePort;
+  random?: () => number;
+  logger?: Logger;
+}
+
+/**
+ * CCF replication over MQTT (DESIGN sections 3 and 7): debounced deltas of local changes, retained
+ * digests, anti-entropy (digest comparison, wants, suppressed jittered answers), and the verified
+ * receive path. Bad input is counted per WireError code and never throws out of the handler.
+ */
+export class CcfSync {
+  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0 };
+  readonly topics: Topics;
+  readonly sync = new SyncVector();
+  private readonly o: CcfSyncOptions;
+  private readonly ae: AntiEntropy;
+  private lastPublished = 0;
+  private deltaTimer: TimerHandle | undefined;
+  private digestTimer: TimerHandle | undefined;
+  private periodicTimer: TimerHandle | undefined;
+  private offs: Array<() => void> = [];
+  private running = false;
+
+  constructor(o: CcfSyncOptions) {
+    this.o = o;
+    this.topics = fleetTopics(o.fleet);
+    this.ae = new AntiEntropy({
+      self: o.nodeId,
+      clock: o.clock,
+      local: () => ({ sync: this.sync.snapshot(), digest: this.o.field.digest() }),
+      respond: (need) => this.respond(need),
+      want: () => this.publishWant(),
+      ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
+      ...(o.random ? { random: o.random } : {}),
+    });
+  }
+
+  /** Anti-entropy counters. */
+  get antiEntropy(): AntiEntropy['stats'] {
+    return this.ae.stats;
+  }
+
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.running = true;
+    const saved = this.o.state?.load();
+    if (saved) {
+      for (const [origin, v] of Object.entries(saved.sync)) this.sync.raise(origin, v);
+      this.lastPublished = Math.min(saved.lastPublished, this.o.field.localVersion());
+    }
+    this.sync.raise(this.o.nodeId, this.o.field.localVersion());
+    this.offs.push(this.o.field.onChange((changed) => this.onFieldChange(changed)));
+    this.offs.push(this.o.transport.events.on('message', (topic, payload) => this.onMessage(topic, payload)));
+    this.offs.push(
+      this.o.transport.events.on('status', (s) => {
+        if (s === 'connected') this.publishDigest();
+      }),
+    );
+    if (this.o.field.localVersion() > this.lastPublished) this.armDelta();
+    this.armPeriodic();
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    this.running = false;
+    for (const off of this.offs) off();
+    this.offs = [];
+    for (const t of [this.deltaTimer, this.digestTimer, this.periodicTimer]) if (t) this.o.clock.clearTimeout(t);
+    this.deltaTimer = this.digestTimer = this.periodicTimer = undefined;
+    this.ae.stop();
+    return Promise.resolve();
+  }
+
+  /** Publish pending local changes now (SIGTERM path) and a final digest. */
+  flush(): void {
+    if (this.deltaTimer) this.o.clock.clearTimeout(this.deltaTimer);
+    this.deltaTimer = undefined;
+    this.publishLocalDelta();
+    this.publishDigest();
+  }
+
+  // ---- local side -----------------------------------------------------------------------------
+
+  private onFieldChange(changed: Contribution[]): void {
+    const self = this.o.nodeId;
+    if (changed.some((c) => c.origin === self)) {
+      this.sync.raise(self, this.o.field.localVersion());
+      this.armDelta();
+    }
+    try {
+      this.o.persist?.(changed);
+      this.saveState();
+    } catch (err) {
+      this.o.logger?.error({ err: (err as Error).message }, 'persisting the field failed');
+    }
+    this.armDigest();
+  }
+
+  private saveState(): void {
+    this.o.state?.save({ sync: this.sync.snapshot(), lastPublished: this.lastPublished });
+  }
+
+  private armDelta(): void {
+    if (this.deltaTimer || !this.running) return;
+    this.deltaTimer = this.o.clock.setTimeout(() => {
+      this.deltaTimer = undefined;
+      this.publishLocalDelta();
+    }, this.o.debounceMs ?? 250);
+  }
+
+  private armDigest(): void {
+    if (this.digestTimer || !this.running) return;
+    this.digestTimer = this.o.clock.setTimeout(() => {
+      this.digestTimer = undefined;
+      this.publishDigest();
+    }, this.o.digestDebounceMs ?? Math.max(this.o.debounceMs ?? 250, 100));
+  }
+
+  private armPeriodic(): void {
+    this.periodicTimer = this.o.clock.setTimeout(() => {
+      if (!this.running) return;
+      this.publishDigest();
+      this.armPeriodic();
+    }, this.o.digestIntervalMs ?? 10_000);
+    this.periodicTimer.unref?.();
+  }
+
+  /** Our own contributions newer than what we last published, as one or more deltas. */
+  private publishLocalDelta(): void {
+    const self = this.o.nodeId;
+    const top = this.o.field.localVersion();
+    if (top <= this.lastPublished) return;
+    const mine = this.o.field.contributions().filter((c) => c.origin === self && c.version > this.lastPublished);
+    this.sendDeltas(mine, { [self]: this.lastPublished }, { [self]: top });
+    this.lastPublished = top;
+    this.saveState();
+  }
+
+  /** Anti-entropy answer: every contribution of each origin in `need` above need[origin]. */
+  private respond(need: VersionVector): void {
+    const all = this.o.field.deltaSince({ ...this.o.field.versionVector(), ...need });
+    const wanted = all.filter((c) => need[c.origin] !== undefined);
+    const upto: VersionVector = {};
+    for (const o of Object.keys(need)) upto[o] = this.sync.get(o);
+    this.sendDeltas(wanted, need, upto);
+  }
+
+  private sendDeltas(cs: Contribution[], base: VersionVector, upto: VersionVector): void {
+    const q = this.o.quantization ?? 'int8';
+    const budget = (this.o.maxMessageBytes ?? 131072) - ENVELOPE_OVERHEAD_BYTES;
+    for (const batch of planBatches(cs, base, upto, budget, (d) => encodeSyncDelta(d, q).length)) {
+      this.enqueue('delta', this.topics.delta(this.o.nodeId), encodeSyncDelta(batch, q), false);
+      this.counters.deltasSent++;
+      this.ae.onCoverage(batch.cover);
+    }
+  }
+
+  private publishDigest(): void {
+    if (!this.running) return;
+    if (this.digestTimer) this.o.clock.clearTimeout(this.digestTimer);
+    this.digestTimer = undefined;
+    const body = encodeDigestBody({ vv: this.sync.snapshot(), digest: this.o.field.digest(), count: this.o.field.size() });
+    this.enqueue('digest', this.topics.digest(this.o.nodeId), body, true, 'ccf-digest');
+    this.counters.digestsSent++;
+  }
+
+  private publishWant(): void {
+    if (!this.running) return;
+    this.enqueue('want', this.topics.want(this.o.nodeId), encodeWantBody({ vv: this.sync.snapshot() }), false, 'ccf-want');
+    this.counters.wantsSent++;
+  }
+
+  private enqueue(kind: EnvelopeKind, topic: string, body: Uint8Array, retain: boolean, coalesceKey?: string): void {
+    const payload = encodeEnvelope({ kind, fleet: this.o.fleet, from: this.o.nodeId, seq: this.o.seq.next(), hlc: this.o.field.hlc.now(), body }, this.o.signer);
+    try {
+      this.o.outbox.enqueue({ topic, payload, qos: 1, retain, ...(coalesceKey ? { coalesceKey } : {}) });
+      this.counters.bytesEnqueued += payload.length;
+    } catch (err) {
+      this.o.logger?.warn({ err: (err as Error).message, topic }, 'outbox refused a message; anti-entropy will recover it');
+    }
+    this.o.kick();
+  }
+
+  // ---- receive side ---------------------------------------------------------------------------
+
+  /** Handle one MQTT message. Never throws: rejects are counted by WireError code. */
+  onMessage(topic: string, payload: Uint8Array): void {
+    this.counters.received++;
+    this.counters.bytesReceived += payload.length;
+    const t = parseTopic(this.topics, topic);
+    if (!t || t.kind === 'energy') return;
+    if (t.node === this.o.nodeId) return; // our own echo
+    try {
+      if (t.kind === 'state') return this.onPresence(t.node, payload);
+      const env = decodeEnvelope(payload, {
+        maxBytes: (this.o.maxMessageBytes ?? 131072) + ENVELOPE_OVERHEAD_BYTES,
+        fleet: this.o.fleet,
+        resolveKey: (from) => this.o.keys.resolve(from),
+        replay: this.o.replay,
+        kinds: [t.kind],
+      });
+      if (env.from !== t.node) throw new WireError('WIRE_TYPE', `envelope from ${env.from} published on ${t.node}'s topic`);
+      this.counters.accepted++;
+      if (t.kind === 'delta') {
+        const d = decodeSyncDelta(env.body);
+        const changed = this.o.field.merge(d.contributions);
+        this.counters.applied += changed.length;
+        const advanced = this.sync.cover(d.cover);
+        this.ae.onCoverage(d.cover);
+        if (advanced.length && !changed.length) {
+          this.saveState();
+          this.armDigest();
+        }
+      } else if (t.kind === 'digest') {
+        const b = decodeDigestBody(env.body);
+        this.ae.onPeerVector(env.from, b.vv, b.digest);
+      } else if (t.kind === 'want') {
+        const b = decodeWantBody(env.body);
+        this.ae.onPeerVector(env.from, b.vv);
+      }
+    } catch (err) {
+      this.reject(err, topic);
+    }
+  }
+
+  private onPresence(node: string, payload: Uint8Array): void {
+    const p = decodePresence(payload);
+    if (p.node !== node || p.fleet !== this.o.fleet) throw new WireError('WIRE_TYPE', `state for ${p.node}/${p.fleet} published on ${node}'s topic in ${this.o.fleet}`);
+    if (!p.online) return this.ae.onPeerOffline(node);
+    const key = presenceKey(p);
+    const keys = this.o.keys as Partial<LearningKeyResolver>;
+    if (key && typeof keys.learn === 'function') {
+      const cert = p.certificate ? new Uint8Array(Buffer.from(p.certificate, 'base64')) : undefined;
+      keys.learn(node, key, cert);
+    }
+  }
+
+  private reject(err: unknown, topic: string): void {
+    const code: ErrorCode = err instanceof WireError ? err.code : 'INTERNAL';
+    this.counters.rejected[code] = (this.counters.rejected[code] ?? 0) + 1;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (code === 'WIRE_REPLAY' || code === 'WIRE_UNKNOWN_SENDER') this.o.logger?.debug({ code, topic, reason: msg }, 'message rejected');
+    else this.o.logger?.warn({ code, topic, reason: msg }, 'message rejected');
+  }
+
+  /** Total rejected messages. */
+  rejectedTotal(): number {
+    return Object.values(this.counters.rejected).reduce((a, b) => a + (b ?? 0), 0);
+  }
+}
+
+export type { CoverageRanges };
