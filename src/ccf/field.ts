@@ -51,6 +51,9 @@ export class CcfField {
 
   /** Publish this node's canonical contribution for `key`; bumps the local version counter. */
   contributeLocal(key: string, sum: Float32Array, count: number): Contribution {
+    const raw: Contribution = { origin: this.nodeId, key, sum, count, version: this.local + 1, hlc: this.hlc.peek() };
+    const rawProblem = contributionProblem(raw);
+    if (rawProblem) throw new H3lixError('DATA_INVALID', `local contribution for ${JSON.stringify(key)}: ${rawProblem}`);
     const c: Contribution = {
       origin: this.nodeId,
       key,
@@ -81,9 +84,10 @@ export class CcfField {
       }
       const dead = this.tombstones.get(c.origin);
       if (dead !== undefined && c.version <= dead) continue;
-      const cur = this.slots.get(c.origin)?.get(c.key);
-      if (cur && compareContributions(c, cur) <= 0) continue;
+      // normalize first (-0 -> +0, float32 count) so comparison sees exactly what would be stored
       const stored = storedCopy(c);
+      const cur = this.slots.get(c.origin)?.get(c.key);
+      if (cur && compareContributions(stored, cur) <= 0) continue;
       this.put(stored);
       if (c.origin === this.nodeId && c.version > this.local) this.local = c.version; // never reuse a version
       changed.push(stored);

@@ -15,15 +15,19 @@ import type { Quantization } from './types.js';
  */
 
 const MIN_EXP = -149; // smallest float32 power of two (subnormal)
+// 127 * 2^121 is the largest int8 value below float32 max; with 2^122 a rounded-up q of 64 would
+// overflow to Infinity. Magnitudes above 127 * 2^121 (~3.38e38) clamp to it.
+const MAX_EXP = 121;
 
 /** The canonical int8 scale exponent for a vector whose largest magnitude is `maxAbs`. */
 export function int8ScaleExponent(maxAbs: number): number {
+  if (!Number.isFinite(maxAbs)) throw new RangeError('cannot quantize a vector with NaN or Infinity');
   if (maxAbs === 0) return 0;
   let e = Math.ceil(Math.log2(maxAbs / 127));
   // log2 is not exact: correct by one step either way so e is the smallest with maxAbs / 2^e <= 127
-  while (maxAbs / 2 ** e > 127) e++;
+  while (maxAbs / 2 ** e > 127 && e < MAX_EXP) e++;
   while (e > MIN_EXP && maxAbs / 2 ** (e - 1) <= 127) e--;
-  return Math.max(MIN_EXP, e);
+  return Math.min(MAX_EXP, Math.max(MIN_EXP, e));
 }
 
 export interface Int8Vector {
@@ -36,7 +40,7 @@ export function quantizeInt8(x: Float32Array): Int8Vector {
   let maxAbs = 0;
   for (let i = 0; i < x.length; i++) {
     const a = Math.abs(x[i]!);
-    if (a > maxAbs) maxAbs = a;
+    if (a > maxAbs || Number.isNaN(a)) maxAbs = a; // NaN sticks (a > NaN is false) and is rejected below
   }
   const scale = 2 ** int8ScaleExponent(maxAbs);
   const q = new Int8Array(x.length);
@@ -57,7 +61,7 @@ export function dequantizeInt8(v: Int8Vector): Float32Array {
 export function isCanonicalScale(s: number): boolean {
   if (!(s > 0) || !Number.isFinite(s)) return false;
   const e = Math.log2(s);
-  return Number.isInteger(e) && e >= MIN_EXP && e <= 127;
+  return Number.isInteger(e) && e >= MIN_EXP && e <= MAX_EXP;
 }
 
 const f32 = new Float32Array(1);
