@@ -3,11 +3,9 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { verifyCertificate, type NodeCertificate } from './certificate.js';
 import { RevocationSet } from './revocation.js';
+import type { KeyResolver, LearningKeyResolver } from '../sync/key-resolver.js';
 
-/** The sync helper's resolver shape: the public key to verify envelopes from `from`, if trusted. */
-export interface KeyResolver {
-  resolve(from: string): Uint8Array | undefined;
-}
+export type { KeyResolver };
 
 /**
  * Options for {@link CertificateKeyResolver}.
@@ -33,7 +31,7 @@ export interface CertificateKeyResolverOptions {
  * overlap both certificates are held and either valid one resolves (same key: node ids are
  * self-certifying, so a node's key never changes under the same id).
  */
-export class CertificateKeyResolver implements KeyResolver {
+export class CertificateKeyResolver implements LearningKeyResolver {
   readonly revocations: RevocationSet;
   private readonly certs = new Map<string, NodeCertificate[]>();
   private readonly root: string;
@@ -48,8 +46,18 @@ export class CertificateKeyResolver implements KeyResolver {
     return [`${this.root}certs/+`, `${this.root}revocations`];
   }
 
+  /**
+   * LearningKeyResolver (sync presence): accept a birth's key only with a valid certificate for exactly
+   * that node and key. A bare key without a certificate is never trusted.
+   */
+  learn(node: string, publicKey: Uint8Array, certificate?: Uint8Array): boolean {
+    if (!certificate) return false;
+    const cert = this.learnCertificate(certificate);
+    return !!cert && cert.nodeId === node && Buffer.from(cert.publicKey).equals(publicKey);
+  }
+
   /** Verify and keep a certificate; returns it, or undefined (reason logged) when refused. */
-  learn(bytes: Uint8Array): NodeCertificate | undefined {
+  learnCertificate(bytes: Uint8Array): NodeCertificate | undefined {
     let cert: NodeCertificate;
     try {
       cert = verifyCertificate(bytes, this.o.fleetPublicKey, this.o.fleet, this.o.clock.now());
@@ -78,7 +86,7 @@ export class CertificateKeyResolver implements KeyResolver {
       return true;
     }
     if (rest.startsWith('certs/')) {
-      const cert = this.learn(payload);
+      const cert = this.learnCertificate(payload);
       if (cert && `certs/${cert.nodeId}` !== rest) this.o.logger.warn({ topic, nodeId: cert.nodeId }, 'certificate published under another node topic (kept: it is fleet-signed)');
       return true;
     }

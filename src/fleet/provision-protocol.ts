@@ -65,7 +65,7 @@ export function decodeProvisionRequest(bytes: Uint8Array, fleet: string): { requ
     fleet,
     kinds: ['provision-request'],
     maxBytes: MAX_PROVISION_REQUEST_BYTES,
-    resolveKey: (from, _kind, body) => {
+    resolveKey: (from, body) => {
       const pk = body.publicKey;
       return pk instanceof Uint8Array && pk.length === 32 && nodeIdMatches(from, pk) ? pk : undefined;
     },
