@@ -4,9 +4,10 @@ import { Outbox, type OutboxOptions } from '../../src/store/outbox.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { H3lixError } from '../../src/errors.js';
 
+type TapLike = Pick<typeof t, 'teardown' | 'testdir'>;
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 
-function setup(t: Pick<typeof t, 'teardown' | 'testdir'>, opts: Partial<OutboxOptions> = {}, dir = t.testdir()) {
+function setup(t: TapLike, opts: Partial<OutboxOptions> = {}, dir = t.testdir()) {
   const clock = new ManualClock();
   const store = openStore({ dataDir: dir, clock });
   t.teardown(() => store.close());
