@@ -61,16 +61,17 @@ export function capWeights(weights: number[], share: number): number[] {
   if (n === 0) return [];
   if (n * share <= 1) return weights.map(() => 1);
   const order = weights.map((_, i) => i).sort((a, b) => weights[b]! - weights[a]! || a - b);
-  let rest = weights.reduce((a, b) => a + b, 0);
+  // rest[k] = sum of all but the k largest, summed from the smallest up (no cancellation)
+  const rest = new Array<number>(n + 1).fill(0);
+  for (let k = n - 1; k >= 0; k--) rest[k] = rest[k + 1]! + weights[order[k]!]!;
   for (let k = 0; k < n; k++) {
-    // the top k are capped at c where c = share * (rest + k * c)
-    const cap = (share * rest) / (1 - share * k);
+    // the top k are capped at c where c = share * (rest[k] + k * c)
+    const cap = (share * rest[k]!) / (1 - share * k);
     if (weights[order[k]!]! <= cap) {
       const out = weights.slice();
       for (let j = 0; j < k; j++) out[order[j]!] = cap;
       return out;
     }
-    rest -= weights[order[k]!]!;
   }
   return weights.map(() => 1);
 }
