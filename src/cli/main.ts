@@ -4,9 +4,10 @@ import { ExitCode } from './exit-codes.js';
 import { UsageError, writeLine, type CliContext, type RegisterCommand } from './context.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerModelsCommands } from './commands/models.js';
+import { registerEvalCommands } from './commands/eval.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {

@@ -37,7 +37,7 @@ export interface FleetEvalOptions {
   signals: H3lixConfig['signals'];
   ccf: H3lixConfig['ccf'];
   /** A loaded encoder (`--model`); default: train one on the bootstrap split. */
-  encoder?: { model: TrainedEncoder; source: string };
+  encoder?: { model: TrainedEncoder; source: string; trainedOn: string };
   /** Clip norm C: a number, or 'auto' = 90th percentile of bootstrap embedding norms. Default: signals.clipNorm. */
   clipNorm?: number | 'auto';
   /** Fraction of each class reserved for the bootstrap split. Default 0.2. */
@@ -84,7 +84,11 @@ export interface FleetEvalResult {
     testPerNode: number;
     trainPerNode: number;
   };
-  encoder: { source: string; trainedOn: string; rows: number; classes: string[]; sawNodeTrainingData: false; sawTestData: false; embeddingDim: number };
+  /**
+   * What the encoder saw. Trained here: the bootstrap split only (`sawNodeTrainingData`/`sawTestData`
+   * false). Loaded with --model: its manifest's training data, which this command cannot check ('unknown').
+   */
+  encoder: { source: string; trainedOn: string; rows: number; classes: string[]; sawNodeTrainingData: false | 'unknown'; sawTestData: false | 'unknown'; embeddingDim: number };
   localOnly: Scores;
   ccf: Scores;
   ccfHead: Scores;
@@ -262,11 +266,11 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     },
     encoder: {
       source,
-      trainedOn: opts.encoder ? 'its own training data (see the model manifest); the bootstrap split is withheld from nodes anyway' : 'the bootstrap split only',
+      trainedOn: opts.encoder ? opts.encoder.trainedOn : `the bootstrap split only (${r4(opts.bootstrapFraction ?? 0.2)} of each class, withheld from every node and from the test sets)`,
       rows: opts.encoder ? 0 : bootX.length,
       classes: opts.encoder ? opts.encoder.model.classes : [...new Set(bootY)].sort(),
-      sawNodeTrainingData: false,
-      sawTestData: false,
+      sawNodeTrainingData: opts.encoder ? 'unknown' : false,
+      sawTestData: opts.encoder ? 'unknown' : false,
       embeddingDim: enc.embeddingDim,
     },
     localOnly: rs(final.localOnly),
