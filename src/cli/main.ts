@@ -5,9 +5,12 @@ import { UsageError, writeLine, type CliContext, type RegisterCommand } from './
 import { registerConfigCommands } from './commands/config.js';
 import { registerModelsCommands } from './commands/models.js';
 import { registerEvalCommands } from './commands/eval.js';
+import { registerRunCommands } from './commands/run.js';
+import { registerDemoCommands } from './commands/demo.js';
+import { registerCcfCommands } from './commands/ccf.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {
