@@ -7,6 +7,7 @@ import { syncSection } from './sections/sync.js';
 import { energySection } from './sections/energy.js';
 import { signalsSection } from './sections/signals.js';
 import { instanceSection } from './sections/instance.js';
+import { fleetSection } from './sections/fleet.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -24,6 +25,7 @@ export const configSchema = z
     energy: energySection,
     signals: signalsSection,
     instance: instanceSection,
+    fleet: fleetSection,
   })
   .strict();
 
