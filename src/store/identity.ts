@@ -95,17 +95,26 @@ function parseIdentity(path: string, payload: Uint8Array): { identity: NodeIdent
   return { identity: withRedaction({ nodeId, signing, box: { publicKey: box.publicKey, secretKey: box.secretKey } }), createdAt: doc.createdAt };
 }
 
+function readPayload(path: string): Uint8Array | undefined {
+  try {
+    return readFileChecked(path);
+  } catch (err) {
+    if (err instanceof H3lixError && err.code === 'STORE_CORRUPT') throw corrupt(path, String(err.detail?.reason ?? err.message), err);
+    throw err;
+  }
+}
+
 /** Read and verify `<dataDir>/identity.json`; `undefined` when absent. Throws STORE_CORRUPT / STORE_IO. */
 export function readIdentity(dataDir: string): NodeIdentity | undefined {
   const path = join(dataDir, IDENTITY_FILE);
-  const payload = readFileChecked(path);
+  const payload = readPayload(path);
   return payload === undefined ? undefined : parseIdentity(path, payload).identity;
 }
 
 /** The public part of the stored identity, for inspection; `undefined` when absent. */
 export function readPublicIdentity(dataDir: string): PublicIdentity | undefined {
   const path = join(dataDir, IDENTITY_FILE);
-  const payload = readFileChecked(path);
+  const payload = readPayload(path);
   if (payload === undefined) return undefined;
   const { identity, createdAt } = parseIdentity(path, payload);
   return { nodeId: identity.nodeId, signingPublicKey: identity.signing.publicKey, boxPublicKey: identity.box.publicKey, createdAt };
