@@ -18,6 +18,8 @@ import { createDaemon, type Daemon, type InboundFilter } from './daemon.js';
  * - `keys`: local updates per node. Default 6.
  * - `dim`: vector dimension. Default 16.
  * - `seed`: chaos and data seed. Default 1.
+ * - `scriptSeconds`: length of the scripted phase (contributions, partition). Default seconds / 2.
+ * - `protocolVersion`: MQTT version of the nodes' connections (4 = 3.1.1, 5). Default 4.
  * - `chaos`: inject duplicates, reordering and a partition. Default true.
  * - `onProgress(line, snapshot)`: called about once a second. Default none.
  * - `logger`: daemons' logger. Default silent.
@@ -30,6 +32,8 @@ export interface DemoOptions {
   dim?: number;
   seed?: number;
   chaos?: boolean;
+  scriptSeconds?: number;
+  protocolVersion?: 4 | 5;
   onProgress?: (line: string, snap: DemoSnapshot) => void;
   logger?: Logger;
 }
@@ -110,7 +114,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     for (let i = 0; i < n; i++) {
       const config = validateConfig({
         node: { dataDir: join(root, `node-${i}`), fleet },
-        broker: { embedded: { enabled: false }, url, reconnectMs: 200 },
+        broker: { embedded: { enabled: false }, url, reconnectMs: 200, protocolVersion: opts.protocolVersion ?? 4 },
         sync: { debounceMs: 100, digestIntervalMs: 3000 },
         log: { level: 'silent' },
       });
@@ -121,7 +125,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
 
     const partition = chaos ? nodes.slice(0, Math.max(1, Math.floor(n / 3))) : [];
-    const script = Math.max(2, seconds * 0.5);
+    const script = Math.min(seconds * 0.8, opts.scriptSeconds ?? Math.max(2, seconds * 0.5));
     // Scripted contributions: each node updates `keys` keys (some shared with neighbours, some
     // updated twice) spread over the script window.
     for (let i = 0; i < n; i++) {

@@ -1,0 +1,42 @@
+import { validateConfig } from '../../src/config/load.js';
+import type { H3lixConfig } from '../../src/config/schema.js';
+import { createDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
+
+/** Poll `cond` until true or throw after `ms` (integration tests only: real sockets, real time). */
+export async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A config for a test node that connects to `url` (embedded broker off). */
+export function nodeConfig(dataDir: string, url: string, fleet: string, extra: Record<string, unknown> = {}): H3lixConfig {
+  return validateConfig({
+    node: { dataDir, fleet },
+    broker: { embedded: { enabled: false }, url, reconnectMs: 100 },
+    sync: { debounceMs: 20, digestIntervalMs: 1000 },
+    log: { level: 'silent' },
+    ...extra,
+  });
+}
+
+/** Start a daemon on `url`. */
+export async function startNode(dataDir: string, url: string, fleet: string, opts: Partial<DaemonOptions> = {}): Promise<Daemon> {
+  const d = createDaemon({ config: nodeConfig(dataDir, url, fleet), jitterMs: 100, drainTimeoutMs: 500, ...opts });
+  await d.start();
+  return d;
+}
+
+export function vec(dim: number, seed: number): Float32Array {
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = Math.sin(seed * 7.1 + i * 1.3);
+  return v;
+}
+
+/** True when every daemon holds the same digest. */
+export function agree(nodes: Daemon[]): boolean {
+  const d = nodes.map((n) => n.context.field.digest());
+  return d.every((x) => x === d[0]);
+}
