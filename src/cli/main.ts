@@ -8,9 +8,10 @@ import { registerEvalCommands } from './commands/eval.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerCcfCommands } from './commands/ccf.js';
+import { registerSimulateCommands } from './commands/simulate.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {

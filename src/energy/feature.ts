@@ -107,8 +107,16 @@ export class EnergyFeature {
     const state = this.estimator.ingest(r, clock.monotonic());
     this.forecaster.observe(r.time, state.pvPower);
     const horizon = config.forecastHorizonHours;
-    const forecastWh = this.forecaster.forecastWh(r.time, horizon);
-    const budgetWh = energyBudgetWh({ soc: state.soc, reserveSoc: this.reserveSoc, capacityWh: this.capacityWh, forecastWh, horizonHours: horizon, idleWatts: this.options.profile.power.idleWatts });
+    const slots = this.forecaster.series(r.time, horizon);
+    const forecastWh = slots.reduce((a, b) => a + b, 0);
+    const budgetWh = energyBudgetWh({
+      soc: state.soc,
+      reserveSoc: this.reserveSoc,
+      capacityWh: this.capacityWh,
+      forecastSlotsWh: slots,
+      slotHours: this.forecaster.slotHours(),
+      idleWatts: this.options.profile.power.idleWatts,
+    });
     const modeBefore = this.policy.mode();
     this.latest = new EnergySnapshot(state, modeBefore, this.policy.modeSince(), forecastWh, horizon, budgetWh);
     const mode = this.policy.update(state); // may emit 'mode' → onMode publishes

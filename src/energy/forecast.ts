@@ -82,17 +82,27 @@ export class PvForecaster {
 
   /** Expected PV energy over the next `hours`, Wh, from wall time `wallMs`. */
   forecastWh(wallMs: number, hours: number): number {
+    return this.series(wallMs, hours).reduce((a, b) => a + b, 0);
+  }
+
+  /** Slot width, hours. */
+  slotHours(): number {
+    return this.slotMs / 3_600_000;
+  }
+
+  /** Expected PV energy per slot over the next `hours`, Wh each (slot width `slotHours()`). */
+  series(wallMs: number, hours: number): number[] {
     const factor = this.factor(wallMs);
     const slotH = this.slotMs / 3_600_000;
-    let wh = 0;
     const steps = Math.ceil((hours * 3_600_000) / this.slotMs);
+    const out: number[] = [];
     for (let i = 0; i < steps; i++) {
       const t = wallMs + i * this.slotMs;
       const ahead = (i * this.slotMs) / 3_600_000;
       const f = 1 + (factor - 1) * Math.exp(-ahead / this.fadeHours);
-      wh += this.profileAt(this.locate(t).slot) * f * slotH;
+      out.push(this.profileAt(this.locate(t).slot) * f * slotH);
     }
-    return wh;
+    return out;
   }
 
   /** Profile watts for a slot (the bell fallback before the first full day). */

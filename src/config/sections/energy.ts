@@ -13,7 +13,7 @@ const perMode = z
 /** Default cadence multipliers (interval × multiplier) per task class, see docs/energy.md. */
 export const DEFAULT_CADENCE = {
   sync: { surplus: 0.5, normal: 1, conserve: 6, survival: 30 },
-  learning: { surplus: 0.25, normal: 1, conserve: 4, survival: 30 },
+  learning: { surplus: 0.2, normal: 1, conserve: 4, survival: 30 },
   presence: { surplus: 1, normal: 1, conserve: 2, survival: 5 },
 };
 
@@ -54,7 +54,7 @@ export const energySection = z
     historyMaxPoints: z.number().int().min(10).default(defaults.historyMaxPoints),
     /** Least interval between retained `energy/<node>` publications (mode changes publish at once), s. Default 60. */
     publishIntervalSeconds: z.number().min(1).default(defaults.publishIntervalSeconds),
-    /** Interval multipliers per task class and mode. Default: sync 0.5/1/6/30, learning 0.25/1/4/30, presence 1/1/2/5 (surplus/normal/conserve/survival). */
+    /** Interval multipliers per task class and mode. Default: sync 0.5/1/6/30, learning 0.2/1/4/30, presence 1/1/2/5 (surplus/normal/conserve/survival). */
     cadence: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), perMode).default(DEFAULT_CADENCE),
   })
   .strict()
