@@ -119,6 +119,12 @@ export class PrivacyAccountant {
   charge(cost: ReleaseCost): PrivacyLedger {
     const after = this.epsilonAfter(cost);
     if (!(after <= this.opts.epsilon)) {
+      const s0 = this.state();
+      if (this.opts.delta - s0.deltaSelection - cost.deltaSelection <= 0) {
+        throw new H3lixError('PRIVACY_BUDGET_SPENT', `privacy budget spent: the key-selection δ (${cost.deltaSelection.toExponential(2)} per release) exhausts δ=${this.opts.delta}; raise signals.minCount or lower signals.noiseMultiplier`, {
+          detail: { spentEpsilon: this.spentEpsilon(), budget: this.opts.epsilon },
+        });
+      }
       throw new H3lixError('PRIVACY_BUDGET_SPENT', `privacy budget spent: next release would reach ε=${after.toFixed(3)} > budget ${this.opts.epsilon} (δ=${this.opts.delta})`, {
         detail: { spentEpsilon: this.spentEpsilon(), nextEpsilon: after, budget: this.opts.epsilon },
       });
