@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferenceService } from '../../src/instance/inference/inference-service.js';
@@ -16,7 +16,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-async function started(t: Tap.Test, opts: Partial<ConstructorParameters<typeof InferenceService>[0]> = {}): Promise<InferenceService> {
+async function started(t: Test, opts: Partial<ConstructorParameters<typeof InferenceService>[0]> = {}): Promise<InferenceService> {
   const svc = new InferenceService({ modelDir: sensorDir, logger: silentLogger(), ...opts });
   t.teardown(() => svc.stop());
   await svc.start();
