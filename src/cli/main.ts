@@ -9,11 +9,12 @@ import { registerRunCommands } from './commands/run.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerCcfCommands } from './commands/ccf.js';
 import { registerSimulateCommands } from './commands/simulate.js';
+import { registerFleetCommands } from './commands/fleet.js';
 import { registerEmulateCommands } from './commands/emulate.js';
 import { registerEnergyWatchCommands } from './commands/energy-watch.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerFleetCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {
