@@ -1,0 +1,101 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { cli } from '../helpers/cli.js';
+import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
+import { decodePresence } from '../../src/sync/presence.js';
+import { startNode, until, vec } from './helpers.js';
+
+const entry = fileURLToPath(new URL('./fixtures/cli-entry.ts', import.meta.url));
+
+t.test('h3lix run as a child process: starts, publishes birth, SIGTERM flushes, publishes death, exits 0', async (t) => {
+  const broker = new EmbeddedBroker({ port: 0 });
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const dir = t.testdir();
+  const cfg = join(dir, 'h3lix.yaml');
+  writeFileSync(cfg, [`node:`, `  dataDir: ${join(dir, 'data')}`, `  fleet: sig`, `broker:`, `  embedded:`, `    enabled: false`, `  url: ${broker.url}`, `log:`, `  level: info`, ''].join('\n'));
+  const states: Array<{ node: string; online: boolean }> = [];
+  const watcher = await mqtt.connectAsync(broker.url);
+  t.teardown(() => watcher.endAsync(true));
+  watcher.on('message', (_topic, payload) => {
+    const p = decodePresence(payload);
+    states.push({ node: p.node, online: p.online });
+  });
+  await watcher.subscribeAsync('h3lix/v1/sig/state/+', { qos: 1 });
+
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'run', '--config', cfg, '--board', 'rpi-4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await until(() => states.some((s) => s.online), 20_000, 'birth from the child daemon');
+  t.match(stderr, /"msg":"ready"/, 'logged the startup summary');
+  t.match(stderr, /"board":"rpi-4"/, '--board overrides node.board');
+  child.kill('SIGTERM');
+  const code = await exited;
+  t.equal(code, 0, 'exit 0 after SIGTERM');
+  t.match(stderr, /"outboxLeft":0/, 'outbox flushed');
+  await until(() => states.length >= 2, 5000, 'death');
+  t.same(states.at(-1)!.online, false, 'death published');
+
+  // The data directory is inspectable afterwards.
+  const r = await cli(['ccf', 'inspect', '--data-dir', join(dir, 'data'), '--json']);
+  t.equal(r.code, 0);
+  const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { nodeId: string; contributions: number };
+  t.equal(j.nodeId, states[0]!.node, 'inspect names the node');
+});
+
+t.test('h3lix ccf inspect: keys, origins, versions and the same digest as the live field', async (t) => {
+  const broker = new EmbeddedBroker({ port: 0 });
+  await broker.start();
+  t.teardown(() => broker.stop());
+  const dataDir = join(t.testdir(), 'n');
+  const d = await startNode(dataDir, broker.url, 'insp');
+  d.context.field.contributeLocal('alpha', vec(4, 1), 2);
+  d.context.field.contributeLocal('beta', vec(4, 2), 3);
+  d.context.field.contributeLocal('alpha', vec(4, 3), 4);
+  const digest = d.context.field.digest();
+  const id = d.context.nodeId;
+  // Read-only inspection works while the daemon runs.
+  const live = await cli(['ccf', 'inspect', '--data-dir', dataDir, '--json']);
+  t.equal(live.code, 0, 'inspect while running');
+  await d.stop();
+  const r = await cli(['ccf', 'inspect', '--data-dir', dataDir, '--json']);
+  t.equal(r.code, 0);
+  const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { digest: string; keys: Array<{ key: string; origins: Array<{ origin: string; version: number }> }>; versionVector: Record<string, number> };
+  t.equal(j.digest, digest, 'digest matches the live field');
+  t.same(j.versionVector, { [id]: 3 });
+  t.same(
+    j.keys.map((k) => [k.key, k.origins.map((o) => o.version)]).sort(),
+    [
+      ['alpha', [3]],
+      ['beta', [2]],
+    ],
+  );
+  const text = await cli(['ccf', 'inspect', '--data-dir', dataDir]);
+  t.match(text.stdout, /key alpha/);
+  t.match(text.stdout, new RegExp(`digest\\s+${digest}`));
+  const empty = await cli(['ccf', 'inspect', '--data-dir', t.testdir()]);
+  t.equal(empty.code, 74, 'no store: IO error exit code');
+  t.match(empty.stderr, /no h3lix store/);
+});
+
+t.test('h3lix demo --json converges on the embedded broker', async (t) => {
+  const r = await cli(['demo', '--nodes', '4', '--seconds', '12', '--keys', '3', '--json']);
+  t.equal(r.code, 0, r.stderr.split('\n').slice(-5).join('\n'));
+  const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { converged: boolean; nodes: number; digests: string[]; bytesSent: number; seconds: number; rejected: Record<string, number> };
+  t.equal(j.converged, true);
+  t.equal(j.nodes, 4);
+  t.equal(new Set(j.digests).size, 1);
+  t.ok(j.bytesSent > 0);
+  t.type(j.rejected, 'object');
+  t.match(r.stderr, /digests agreeing \d\/4/, 'progress on stderr');
+  const bad = await cli(['demo', '--nodes', '1']);
+  t.equal(bad.code, 64, 'usage error for --nodes 1');
+});
