@@ -44,6 +44,10 @@ export interface FleetEvalOptions {
   bootstrapFraction?: number;
   /** Progress lines (stderr in the CLI). */
   onProgress?: (line: string) => void;
+  /** Every signed delta envelope a node sends (tests scan them for leaks; benches count them). */
+  onEnvelope?: (from: string, bytes: Uint8Array, round: number) => void;
+  /** The encoder every model family uses (tests scan envelopes for its weights). */
+  onEncoder?: (enc: TrainedEncoder) => void;
 }
 
 /** Accuracy of one model family (rounded). */
@@ -141,6 +145,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     enc = trainEncoder(bootX.map((r) => Array.from(r)), bootY, { seed: opts.seed });
     source = `trained by h3lix eval (seed ${opts.seed}, train accuracy ${r4(enc.training.trainAccuracy)})`;
   }
+  opts.onEncoder?.(enc);
   const embed = (i: number): Float32Array => encode(enc, opts.X[i]!);
   let C = typeof opts.clipNorm === 'number' ? opts.clipNorm : opts.signals.clipNorm;
   if (opts.clipNorm === 'auto') {
@@ -201,6 +206,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
         node.sentVersion = node.field.localVersion();
         node.bytes += bytes.length;
         envelopes.push({ from: node.id, bytes });
+        opts.onEnvelope?.(node.id, bytes, round + 1);
       }
     });
     // 3. every other node decodes and merges

@@ -1,0 +1,117 @@
+/**
+ * DESIGN 4: "no raw input and no model weight ever leaves the board". Runs the fleet simulation on
+ * the demo sensor data, captures every signed delta envelope the nodes publish, and scans the bytes
+ * (and the inflated delta bodies) for float32/float64 encodings (both byte orders) and decimal
+ * strings of every raw input value and every encoder parameter.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { parseTrainingCsv } from '../../src/instance/data/csv.js';
+import { runFleetEval } from '../../src/instance/eval/simulate.js';
+import type { TrainedEncoder } from '../../src/instance/model/mlp.js';
+import { defaultConfig } from '../../src/config/load.js';
+import { decodeCbor, isDecodedMap } from '../../src/ccf/codec/cbor.js';
+
+const csv = join(import.meta.dirname, '..', '..', 'models', 'datasets', 'sensor-vibration.csv');
+
+/** Byte patterns of a value: float32 LE/BE (4 bytes) and float64 LE/BE (8 bytes), as hex. */
+function patterns(v: number): string[] {
+  const out: string[] = [];
+  const b4 = Buffer.alloc(4);
+  const b8 = Buffer.alloc(8);
+  for (const x of new Set([v, Math.fround(v)])) {
+    b4.writeFloatLE(x);
+    out.push(b4.toString('hex'));
+    b4.writeFloatBE(x);
+    out.push(b4.toString('hex'));
+    b8.writeDoubleLE(x);
+    out.push(b8.toString('hex'));
+    b8.writeDoubleBE(x);
+    out.push(b8.toString('hex'));
+  }
+  return out;
+}
+
+/** Decimal renderings long enough not to match by chance. */
+function decimals(v: number): string[] {
+  const f = Math.fround(v);
+  return [...new Set([String(v), String(f), v.toPrecision(6), f.toPrecision(7), v.toFixed(4)])].filter((s) => s.replace(/[-.0]/g, '').length >= 4);
+}
+
+class Scanner {
+  private readonly hex4 = new Set<string>();
+  private readonly hex8 = new Set<string>();
+  private readonly text: string[] = [];
+  constructor(values: Iterable<number>) {
+    for (const v of values) {
+      if (!Number.isFinite(v) || Number.isInteger(v)) continue; // integers (0, 1, counts) are not secrets
+      for (const p of patterns(v)) (p.length === 8 ? this.hex4 : this.hex8).add(p);
+      this.text.push(...decimals(v));
+    }
+  }
+  /** Indices of matches in `hay` (byte patterns) and decimal strings found in its printable runs. */
+  scan(hay: Uint8Array): string[] {
+    const hits: string[] = [];
+    const h = Buffer.from(hay).toString('hex');
+    for (let i = 0; i + 8 <= h.length; i += 2) {
+      if (this.hex4.has(h.slice(i, i + 8))) hits.push(`f32@${i / 2}`);
+      if (i + 16 <= h.length && this.hex8.has(h.slice(i, i + 16))) hits.push(`f64@${i / 2}`);
+    }
+    const printable = Buffer.from(hay).toString('latin1').match(/[\x20-\x7e]{3,}/g)?.join('\u0000') ?? '';
+    for (const s of this.text) if (printable.includes(s)) hits.push(`text:${s}`);
+    return hits;
+  }
+}
+
+function encoderValues(enc: TrainedEncoder): number[] {
+  const out: number[] = [...enc.mean, ...enc.std];
+  for (const l of enc.layers) out.push(...l.weights, ...l.bias);
+  return out;
+}
+
+t.test('no published envelope contains a raw input value or a model weight', async (t) => {
+  const ds = parseTrainingCsv(readFileSync(csv, 'utf8'), 'label', 'sensor');
+  const envelopes: Uint8Array[] = [];
+  let enc: TrainedEncoder | undefined;
+  const cfg = defaultConfig();
+  const r = runFleetEval({
+    X: ds.X,
+    y: ds.y,
+    datasetName: 'sensor',
+    nodes: 8,
+    classesPerNode: 2,
+    rounds: 3,
+    seed: 11,
+    signals: cfg.signals,
+    ccf: cfg.ccf,
+    clipNorm: 'auto',
+    onEnvelope: (_from, bytes) => envelopes.push(bytes),
+    onEncoder: (e) => (enc = e),
+  });
+  t.ok(envelopes.length >= 8, `${envelopes.length} envelopes captured`);
+  t.ok(r.ccf.unseenAccuracy > 0.5, 'and the signals were useful');
+  // the haystacks: every envelope and its inflated delta body
+  const hay: Uint8Array[] = [];
+  for (const e of envelopes) {
+    hay.push(e);
+    const m = decodeCbor(e);
+    if (!isDecodedMap(m) || !(m.body instanceof Uint8Array)) throw new Error('not an envelope');
+    const body = m.body;
+    hay.push(body[0] === 1 ? inflateRawSync(body.subarray(1)) : body.subarray(1));
+  }
+  const inputs = new Scanner(ds.X.flat());
+  const weights = new Scanner(encoderValues(enc!));
+  const inputHits = hay.flatMap((h) => inputs.scan(h));
+  const weightHits = hay.flatMap((h) => weights.scan(h));
+  t.same(inputHits, [], `no raw input among ${ds.X.length * ds.X[0]!.length} values found in ${hay.length} byte strings`);
+  t.same(weightHits, [], `no encoder parameter found`);
+
+  // the scanner itself can fail: plant one raw value (float32 LE) and one weight (decimal)
+  const planted = Buffer.concat([Buffer.from(hay[0]!), Buffer.alloc(4), Buffer.from('x' + String(encoderValues(enc!).find((v) => !Number.isInteger(v))))]);
+  const rawValue = ds.X[5]!.find((v) => !Number.isInteger(v))!;
+  planted.writeFloatLE(rawValue, hay[0]!.length);
+  t.ok(inputs.scan(planted).length > 0, 'a planted raw input is detected');
+  t.ok(weights.scan(planted).some((h) => h.startsWith('text:')), 'a planted weight string is detected');
+});
