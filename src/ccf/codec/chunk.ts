@@ -90,6 +90,8 @@ export class ChunkAssembler {
   private readonly maxPayloadBytes: number;
   private readonly maxPending: number;
   private readonly maxBufferedBytes: number;
+  /** Recently completed (sender, id) keys: late duplicate chunks must not deliver a payload twice. */
+  private readonly completed = new Set<string>();
   /** Incomplete payloads dropped by timeout or memory bound. */
   dropped = 0;
 
@@ -146,6 +148,7 @@ export class ChunkAssembler {
     if (c.size > this.maxPayloadBytes) throw new WireError('WIRE_OVERSIZE', `chunked payload of ${c.size} bytes exceeds ${this.maxPayloadBytes}`);
     if (c.data.length > c.size) throw new WireError('WIRE_CHUNK', `chunk data (${c.data.length} bytes) exceeds the payload size ${c.size}`);
     const k = `${from}\u0000${Buffer.from(c.id).toString('hex')}`;
+    if (this.completed.has(k)) return undefined;
     let p = this.pending.get(k);
     if (p && (p.total !== c.total || p.size !== c.size)) throw new WireError('WIRE_CHUNK', `chunk ${c.index} disagrees with earlier chunks on total/size`);
     if (p?.parts[c.index]) return undefined; // duplicate (QoS 1)
@@ -180,6 +183,8 @@ export class ChunkAssembler {
       off += part!.length;
     }
     if (Buffer.compare(chunkId(out), p.id) !== 0) throw new WireError('WIRE_CHUNK', 'reassembled payload does not match its chunk id (sha256)');
+    this.completed.add(k);
+    if (this.completed.size > 256) this.completed.delete(this.completed.values().next().value!);
     return out;
   }
 
