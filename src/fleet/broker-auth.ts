@@ -58,6 +58,7 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
   const maxProv = o.maxProvisionBytes ?? 16384;
   const maxPayload = o.maxPayloadBytes ?? 196608;
   const provPrefix = `h3lix/v1/${o.fleet}/provision/`;
+  const revocationTopic = `h3lix/v1/${o.fleet}/fleet/revocations`;
 
   const refuse = (reason: string, detail: Record<string, unknown>) => {
     refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
@@ -110,6 +111,15 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
     if (reason) {
       refuse(reason, { clientId: client.id, topic: topic.slice(0, 200), size });
       return callback(new Error(reason));
+    }
+    if (topic === revocationTopic) {
+      // The broker applies the fleet-signed list itself, so it refuses revoked nodes at once.
+      try {
+        o.revocations.apply(new Uint8Array(packet.payload as Buffer));
+      } catch (err) {
+        refuse('bad revocation list', { clientId: client.id, error: describeError(err) });
+        return callback(new Error('bad revocation list'));
+      }
     }
     callback(null);
   };
