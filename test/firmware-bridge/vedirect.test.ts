@@ -59,7 +59,7 @@ t.test('valid blocks: fields committed, checksum byte verified, mapped to SI uni
   t.equal(r.batteryCurrent, 1.5);
   t.equal(r.pvVoltage, 18.35);
   t.equal(r.pvPower, 21);
-  t.equal(r.loadPower, 0.3 * 12.8);
+  t.equal(r.loadPower, 3.84);
   t.equal(r.soc, undefined, 'an MPPT reports no SOC');
   t.same(r.extra, { PID: '0xA053', FW: '159', 'SER#': 'HQ2132QY2KR', CS: 3, MPPT: 2, ERR: 0, LOAD: 'ON', H19: 10 });
 });

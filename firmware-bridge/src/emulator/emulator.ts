@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { describeError } from '../../../src/errors.js';
 import type { Clock, TimerHandle } from '../../../src/util/clock.js';
 import type { Logger } from '../../../src/util/logger.js';
-import { serialLink, type SerialLinkOptions } from '../link/link.js';
+import { serialLink, type OpenLink, type SerialLinkOptions } from '../link/link.js';
 import { EPEVER, RENOGY } from '../modbus/registers.js';
 import { encodeVeDirectBlock } from '../vedirect/protocol.js';
 import { McuDevice } from './mcu-device.js';
@@ -48,6 +48,7 @@ export class Emulator {
   private readonly model: SolarDay;
   private pty: PtyPair | undefined;
   private stream: Duplex | undefined;
+  private link: OpenLink | undefined;
   private timer: TimerHandle | undefined;
   private stopper: (() => void) | undefined;
 
@@ -70,7 +71,8 @@ export class Emulator {
       this.path = target = this.o.device;
     } else throw new Error('Emulator needs pty or device');
     const baud = this.o.protocol === 'vedirect' ? 19200 : this.o.protocol === 'modbus-renogy' ? RENOGY.defaultBaud : this.o.protocol === 'modbus-epever' ? EPEVER.defaultBaud : 115200;
-    this.stream = await serialLink({ path: target, baudRate: baud, createPort: this.o.createPort }).open();
+    this.link = await serialLink({ path: target, baudRate: baud, createPort: this.o.createPort }).open();
+    this.stream = this.link.stream;
     this.stream.on('error', (err) => this.o.logger.warn({ err: describeError(err) }, 'emulator port error'));
     this.state = this.model.step(0);
     this.attachProtocol(this.stream);
@@ -81,9 +83,9 @@ export class Emulator {
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.stopper?.();
-    const stream = this.stream;
     this.stream = undefined;
-    if (stream && !stream.destroyed) await new Promise<void>((r) => (stream.once('close', () => r()), stream.destroy()));
+    await this.link?.close();
+    this.link = undefined;
     await this.pty?.close();
     this.pty = undefined;
   }

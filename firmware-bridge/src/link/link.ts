@@ -12,12 +12,21 @@ export interface Link {
   /** Human-readable target (`/dev/ttyUSB0 @ 19200`, `tcp 10.0.0.5:4001`). */
   readonly label: string;
   /** Open the link; the stream emits `close` (and maybe `error`) when the device goes away. */
-  open(): Promise<Duplex>;
+  open(): Promise<OpenLink>;
+}
+
+/** An open link: its byte stream, and how to release it (close the fd / socket). */
+export interface OpenLink {
+  stream: Duplex;
+  /** Release the device; resolves when it can be reopened. Safe to call twice or after a disconnect. */
+  close(): Promise<void>;
 }
 
 /** A port as serialport's `SerialPort` and `SerialPortMock` construct it (autoOpen disabled). */
 export interface OpenablePort extends Duplex {
   open(cb: (err: Error | null) => void): void;
+  close(cb: (err: Error | null) => void): void;
+  readonly isOpen: boolean;
 }
 
 /** Options of {@link serialLink}. */
@@ -35,7 +44,7 @@ export function serialLink(options: SerialLinkOptions): Link {
   return {
     label: `${options.path} @ ${options.baudRate}`,
     open: () =>
-      new Promise<Duplex>((resolve, reject) => {
+      new Promise<OpenLink>((resolve, reject) => {
         let port: OpenablePort;
         try {
           port = create({ path: options.path, baudRate: options.baudRate, autoOpen: false });
@@ -43,7 +52,7 @@ export function serialLink(options: SerialLinkOptions): Link {
           reject(unavailable(options.path, err));
           return;
         }
-        port.open((err) => (err ? reject(unavailable(options.path, err)) : resolve(port)));
+        port.open((err) => (err ? reject(unavailable(options.path, err)) : resolve({ stream: port, close: () => closePort(port) })));
       }),
   };
 }
@@ -62,19 +71,34 @@ export function tcpLink(options: TcpLinkOptions): Link {
   return {
     label,
     open: () =>
-      new Promise<Duplex>((resolve, reject) => {
+      new Promise<OpenLink>((resolve, reject) => {
         const socket = connect({ host: options.host, port: options.port });
         socket.setNoDelay(true);
         socket.setTimeout(options.connectTimeoutMs ?? 5000, () => socket.destroy(new Error('connect timeout')));
         socket.once('connect', () => {
           socket.setTimeout(0);
           socket.removeListener('error', onError);
-          resolve(socket);
+          resolve({
+            stream: socket,
+            close: () =>
+              new Promise<void>((done) => {
+                if (socket.closed) return done();
+                socket.once('close', () => done());
+                socket.destroy();
+              }),
+          });
         });
         const onError = (err: Error) => reject(unavailable(label, err));
         socket.once('error', onError);
       }),
   };
+}
+
+/** serialport's stream does not close the device on destroy(): close it explicitly (releases the lock/fd). */
+function closePort(port: OpenablePort): Promise<void> {
+  port.on('error', () => undefined); // late errors of a dead port must not crash the process
+  if (!port.isOpen) return Promise.resolve();
+  return new Promise<void>((resolve) => port.close(() => resolve()));
 }
 
 function unavailable(target: string, err: unknown): H3lixError {

@@ -4,7 +4,7 @@ import { describeError } from '../../../src/errors.js';
 import type { Clock, TimerHandle } from '../../../src/util/clock.js';
 import { TypedEvents } from '../../../src/util/events.js';
 import type { Logger } from '../../../src/util/logger.js';
-import type { Link } from '../link/link.js';
+import type { Link, OpenLink } from '../link/link.js';
 
 /** Connection state of a source, with the reason when it is not `open`. */
 export interface SourceStatus {
@@ -88,12 +88,14 @@ export class ReconnectingSource implements EnergySource {
   private readonly opts: ReconnectingSourceOptions;
   private running = false;
   private attempt = 0;
-  private stream: Duplex | undefined;
+  private link: OpenLink | undefined;
   private session: ProtocolSession | undefined;
   private retryTimer: TimerHandle | undefined;
   private staleTimer: TimerHandle | undefined;
   /** Bumped per connection so late callbacks of an old connection are ignored. */
   private generation = 0;
+  /** Settles when the previous stream has closed (a serial port cannot be reopened while it is locked). */
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(options: ReconnectingSourceOptions) {
     this.opts = options;
@@ -111,26 +113,22 @@ export class ReconnectingSource implements EnergySource {
     this.generation++;
     if (this.retryTimer) this.opts.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const stream = this.teardown();
-    if (stream && !stream.destroyed) {
-      await new Promise<void>((resolve) => {
-        stream.once('close', () => resolve());
-        stream.destroy();
-      });
-    }
+    const link = this.teardown();
+    if (link) this.closing = this.close(link);
+    await this.closing;
     this.status({ state: 'closed', reason: 'stopped', attempt: this.attempt });
   }
 
   private connect(): void {
     const gen = ++this.generation;
     this.status({ state: 'connecting', attempt: this.attempt });
-    this.opts.link.open().then(
-      (stream) => {
+    this.closing.then(() => this.opts.link.open()).then(
+      (link) => {
         if (gen !== this.generation || !this.running) {
-          stream.destroy();
+          this.closing = link.close();
           return;
         }
-        this.attach(stream, gen);
+        this.attach(link, gen);
       },
       (err: unknown) => {
         if (gen !== this.generation || !this.running) return;
@@ -139,8 +137,9 @@ export class ReconnectingSource implements EnergySource {
     );
   }
 
-  private attach(stream: Duplex, gen: number): void {
-    this.stream = stream;
+  private attach(link: OpenLink, gen: number): void {
+    this.link = link;
+    const stream = link.stream;
     this.counters.connects++;
     const onClose = () => gen === this.generation && this.down('closed', 'port closed (device gone?)');
     const onError = (err: Error) => gen === this.generation && this.down('error', describeError(err));
@@ -177,23 +176,20 @@ export class ReconnectingSource implements EnergySource {
     this.staleTimer.unref?.();
   }
 
-  private teardown(): Duplex | undefined {
+  private teardown(): OpenLink | undefined {
     if (this.staleTimer) this.opts.clock.clearTimeout(this.staleTimer);
     this.staleTimer = undefined;
     this.session?.stop();
     this.session = undefined;
-    const stream = this.stream;
-    this.stream = undefined;
-    return stream;
+    const link = this.link;
+    this.link = undefined;
+    return link;
   }
 
   private down(state: 'closed' | 'error', reason: string): void {
     this.generation++;
-    const stream = this.teardown();
-    if (stream && !stream.destroyed) {
-      stream.on('error', () => undefined); // late errors of a dead port must not crash the process
-      stream.destroy();
-    }
+    const link = this.teardown();
+    if (link) this.closing = this.close(link);
     if (!this.running) return;
     const initial = this.opts.backoffInitialMs ?? 250;
     const max = this.opts.backoffMaxMs ?? 5000;
@@ -204,6 +200,21 @@ export class ReconnectingSource implements EnergySource {
       this.retryTimer = undefined;
       if (this.running) this.connect();
     }, delay);
+  }
+
+  /** Release a link; resolves when closed (or after 2 s, so a wedged driver cannot block reconnects). */
+  private close(link: OpenLink): Promise<void> {
+    link.stream.on('error', () => undefined); // late errors of a dead port must not crash the process
+    return new Promise<void>((resolve) => {
+      const timer = this.opts.clock.setTimeout(resolve, 2000);
+      link.close().then(
+        () => {
+          this.opts.clock.clearTimeout(timer);
+          resolve();
+        },
+        () => resolve(),
+      );
+    });
   }
 
   private status(s: SourceStatus): void {

@@ -42,7 +42,7 @@ export function decodeVeDirect(frame: VeDirectFrame, meta: { source: string; tim
     reading.soc = soc / 1000;
   }
   const il = f.has('IL') ? int(f.get('IL')!) : undefined;
-  if (il !== undefined) reading.loadPower = (il / 1000) * (mv / 1000);
+  if (il !== undefined) reading.loadPower = Math.round(il * mv) / 1e6; // mA × mV = µW
   const extra: Record<string, string | number> = {};
   for (const [label, value] of frame.fields) {
     if (MAPPED.has(label)) continue;

@@ -40,7 +40,7 @@ export function registerEnergyWatchCommands(program: Command, ctx: CliContext): 
     .option('-v, --verbose', 'show every rejected frame with its reason on stderr')
     .option('--timeout <seconds>', 'give up (exit 69) if --count readings have not arrived by then', parsePositiveNumber('--timeout', 0.1))
     .action(async (opts: WatchOptions) => {
-      const logger = createLogger(opts.verbose ? 'debug' : 'warn', ctx.stderr);
+      const logger = createLogger(opts.verbose ? 'info' : 'warn', ctx.stderr);
       const source = openEnergySource(opts.source, { clock: systemClock, logger });
       let readings = 0;
       const rejects: Record<string, number> = {};
