@@ -75,11 +75,17 @@ export interface InstanceStats {
   reasons: Record<string, number>;
 }
 
+/** JSON when the payload starts with '{', '[' or whitespace; CBOR otherwise. */
+export function payloadFormat(payload: Uint8Array): 'json' | 'cbor' {
+  const b = payload[0];
+  return b === 0x7b || b === 0x5b || b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09 ? 'json' : 'cbor';
+}
+
 /** Parse and validate an observation payload; throws DATA_INVALID with the reason. */
 export function parseObservation(payload: Uint8Array, inputDim: number, maxBytes = 65536): Observation {
   if (payload.length === 0) throw new H3lixError('DATA_INVALID', 'empty payload');
   if (payload.length > maxBytes) throw new H3lixError('DATA_INVALID', `payload of ${payload.length} bytes exceeds ${maxBytes}`);
-  const format: 'json' | 'cbor' = payload[0] === 0x7b || payload[0] === 0x20 || payload[0] === 0x0a ? 'json' : 'cbor';
+  const format = payloadFormat(payload);
   let raw: unknown;
   try {
     raw = format === 'json' ? JSON.parse(Buffer.from(payload).toString('utf8')) : cborDecode(payload);
@@ -189,7 +195,7 @@ export class PersonalInstance {
 
   private async handle(payload: Buffer): Promise<void> {
     this.counters.received++;
-    const format: 'json' | 'cbor' = payload[0] === 0x7b ? 'json' : 'cbor';
+    const format = payloadFormat(payload);
     try {
       if (this.inFlight >= (this.opts.maxInFlight ?? 64)) {
         await this.reject('overloaded: too many observations in flight', format);
