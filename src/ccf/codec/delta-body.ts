@@ -22,6 +22,8 @@ export const DELTA_FLAG_DEFLATE = 0x01;
 const FMT_INT8 = 0;
 const FMT_F16 = 1;
 const FMT_F32 = 2;
+/** Bodies smaller than this are never compressed. */
+export const COMPRESS_MIN_BYTES = 512;
 
 export interface EncodeDeltaOptions {
   /** The configured quantization (documents intent; exactness decides the per-vector format). */
@@ -72,7 +74,9 @@ export function encodeDeltaBody(contributions: Contribution[], options: EncodeDe
     w.bytes(data);
   }
   const plain = w.finish();
-  if (options.compress !== false && plain.length > 64) {
+  // zlib set-up costs tens of microseconds and deflate rarely wins on small bodies (one live
+  // contribution is ~120 bytes), so only bodies of at least COMPRESS_MIN_BYTES are tried.
+  if (options.compress !== false && plain.length >= COMPRESS_MIN_BYTES) {
     const z = deflateRawSync(plain);
     if (z.length + 1 < plain.length + 1) return concat(DELTA_FLAG_DEFLATE, z);
   }
