@@ -181,7 +181,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       maxMessageBytes: config.sync.maxMessageBytes,
       quantization: config.sync.quantization,
       // [DESIGN 9] field and sync vector are persisted in one fsync'd transaction, in the tick of the change
-      persist: (changed) => st.db.transaction(() => fieldStore.save(changed, field.localVersion()))(),
+      persist: (changed) => fieldStore.save(changed, field.localVersion()),
+      transaction: (fn) => st.db.transaction(fn)(),
       state,
       logger: moduleLogger(logger, 'sync'),
       ...(opts.jitterMs !== undefined ? { jitterMs: opts.jitterMs } : {}),

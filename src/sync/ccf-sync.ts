@@ -57,6 +57,7 @@ export interface SyncCounters {
  * - `jitterMs`: anti-entropy response window. Default 400.
  * - `persist(changed)`: called in the same tick as every field change (FieldStore.save). Default none.
  * - `state`: sync vector persistence. Default none (after a restart peers resend what we hold).
+ * - `transaction(fn)`: wraps the field save and the state save of one change. Default: none.
  * - `random`: jitter source. Default Math.random. `logger`: default none.
  */
 export interface CcfSyncOptions {
@@ -79,6 +80,8 @@ export interface CcfSyncOptions {
   jitterMs?: number;
   persist?: (changed: Contribution[]) => void;
   state?: SyncStatePort;
+  /** Runs persist + state save as one durable unit (a SQLite transaction). Default: call directly. */
+  transaction?: (fn: () => void) => void;
   random?: () => number;
   logger?: Logger;
 }
@@ -169,8 +172,12 @@ export class CcfSync {
       this.armDelta();
     }
     try {
-      this.o.persist?.(changed);
-      this.saveState();
+      const both = () => {
+        this.o.persist?.(changed);
+        this.saveState();
+      };
+      if (this.o.transaction) this.o.transaction(both);
+      else both();
     } catch (err) {
       this.o.logger?.error({ err: (err as Error).message }, 'persisting the field failed');
     }

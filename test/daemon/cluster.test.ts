@@ -13,16 +13,17 @@ t.test('6 nodes on the embedded aedes converge under duplicates, reordering and 
   t.ok((r.rejected.WIRE_REPLAY ?? 0) > 0, 'duplicates were dropped by the replay window');
 });
 
-t.test('nodes sync through Mosquitto (MQTT 5) as their upstream broker', async (t) => {
-  let url = process.env.H3LIX_TEST_MOSQUITTO_URL;
-  if (!url) {
-    const m = await startMosquitto();
-    if (!m) return t.skip('mosquitto is not installed (apt install mosquitto) and H3LIX_TEST_MOSQUITTO_URL is unset');
-    t.teardown(() => m.stop());
-    url = m.url;
-  }
-  const r = await runDemo({ nodes: 5, seconds: 30, scriptSeconds: 5, keys: 4, seed: 3, brokerUrl: url, protocolVersion: 5 });
-  t.equal(r.converged, true, `converged through ${url}`);
-  t.equal(new Set(r.digests).size, 1, 'byte-identical digests');
-  t.ok(r.injected.partitioned.length > 0, 'partition healed through mosquitto');
-});
+const mosquitto = process.env.H3LIX_TEST_MOSQUITTO_URL ? undefined : await startMosquitto();
+const mosquittoUrl = process.env.H3LIX_TEST_MOSQUITTO_URL ?? mosquitto?.url;
+if (mosquitto) t.teardown(() => mosquitto.stop());
+
+t.test(
+  'nodes sync through Mosquitto (MQTT 5) as their upstream broker',
+  { skip: mosquittoUrl ? false : 'mosquitto is not installed (apt install mosquitto) and H3LIX_TEST_MOSQUITTO_URL is unset' },
+  async (t) => {
+    const r = await runDemo({ nodes: 5, seconds: 30, scriptSeconds: 5, keys: 4, seed: 3, brokerUrl: mosquittoUrl!, protocolVersion: 5 });
+    t.equal(r.converged, true, `converged through ${mosquittoUrl}`);
+    t.equal(new Set(r.digests).size, 1, 'byte-identical digests');
+    t.ok(r.injected.partitioned.length > 0, 'partition healed through mosquitto');
+  },
+);
