@@ -47,7 +47,7 @@ export function modbusSession(stream: Duplex, ctx: SessionContext, options: Modb
       try {
         words.push(await read(r.fc, r.address, r.count));
       } catch (err) {
-        if (!r.optional) throw new Error(`FC${r.fc} 0x${r.address.toString(16).padStart(4, '0')}×${r.count}: ${describeError(err)}`);
+        if (!r.optional) throw new Error(`FC${r.fc} 0x${r.address.toString(16).padStart(4, '0')}×${r.count}: ${modbusErrorText(err)}`);
         words.push(undefined);
       }
       if (stopped) return;
@@ -79,4 +79,15 @@ export function modbusSession(stream: Duplex, ctx: SessionContext, options: Modb
       port.destroy();
     },
   };
+}
+
+/** modbus-serial rejects with plain objects for some errors (e.g. `{ name: 'TransactionTimedOutError', message }`). */
+export function modbusErrorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object') {
+    const e = err as { name?: unknown; message?: unknown; errno?: unknown };
+    const text = [e.name, e.message, e.errno].filter((x) => typeof x === 'string' && x !== '').join(': ');
+    if (text) return text;
+  }
+  return describeError(err);
 }
