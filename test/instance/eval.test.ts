@@ -3,7 +3,7 @@
  * nodes classify classes they never saw locally far better than local-only nodes and within a few
  * points of the pooled-data upper bound, on the demo sensor task and on the household-power task.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
@@ -27,14 +27,14 @@ interface EvalJson {
   rounds: Array<{ round: number; ccf: Scores; bytesPerNode: number }>;
 }
 
-async function evalJson(t: Tap.Test, args: string[]): Promise<EvalJson> {
+async function evalJson(t: Test, args: string[]): Promise<EvalJson> {
   const r = await cli(['eval', ...args, '--json']);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as EvalJson;
 }
 
-function assertClaim(t: Tap.Test, j: EvalJson, name: string): void {
+function assertClaim(t: Test, j: EvalJson, name: string): void {
   t.ok(j.localOnly.unseenAccuracy <= 0.02, `${name}: local-only on unseen classes ${j.localOnly.unseenAccuracy} ≈ 0 (by construction)`);
   t.ok(j.ccf.unseenAccuracy >= 0.85, `${name}: CCF on unseen classes ${j.ccf.unseenAccuracy} ≥ 0.85`);
   t.ok(j.ccf.unseenAccuracy - j.localOnly.unseenAccuracy >= 0.8, `${name}: CCF beats local-only on unseen classes by ≥ 80 points`);
