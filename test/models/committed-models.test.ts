@@ -74,3 +74,12 @@ t.test('models/build.ts is deterministic: a rebuild reproduces every committed f
     t.ok(readFileSync(join(out, 'datasets', csv)).equals(committed), `${csv} identical`);
   }
 });
+
+t.test('resolveModelDir finds the bundled models from any working directory', async (t) => {
+  const { resolveModelDir, packageRoot } = await import('../../src/instance/model/model-path.js');
+  const elsewhere = t.testdir();
+  t.equal(resolveModelDir('models/sensor-encoder', elsewhere), join(root, 'sensor-encoder'));
+  t.equal(packageRoot(), join(root, '..'));
+  t.equal(resolveModelDir('/abs/x'), '/abs/x');
+  t.equal(resolveModelDir('.', root + '/sensor-encoder'), join(root, 'sensor-encoder'));
+});

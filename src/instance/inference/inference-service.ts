@@ -17,11 +17,12 @@ import { H3lixError } from '../../errors.js';
 import type { Logger } from '../../util/logger.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { loadModelDir, type ModelManifest } from '../model/manifest.js';
+import { resolveModelDir } from '../model/model-path.js';
 import { WorkerSlot, type SlotBatch } from './worker-slot.js';
 
 /** Options of `InferenceService`. */
 export interface InferenceServiceOptions {
-  /** Model directory (model.onnx + manifest.json). Required. */
+  /** Model directory (model.onnx + manifest.json); relative paths go through `resolveModelDir`. Required. */
   modelDir: string;
   logger: Logger;
   /** Most rows per onnxruntime run. Default 32. */
@@ -84,7 +85,7 @@ export class InferenceService {
       ...options,
       clock: options.clock ?? systemClock,
     };
-    this.modelDir = options.modelDir;
+    this.modelDir = resolveModelDir(options.modelDir);
   }
 
   /** Load the model (sha256 checked: MODEL_CHECKSUM) and start the worker. */
@@ -154,6 +155,7 @@ export class InferenceService {
   async swap(newModelDir: string): Promise<ModelManifest> {
     const old = this.current;
     if (!this.running || !old) throw new H3lixError('INFERENCE_FAILED', 'inference service is not started', { retryable: true });
+    newModelDir = resolveModelDir(newModelDir);
     const { manifest } = loadModelDir(newModelDir);
     if (manifest.inputDim !== old.inputDim || (manifest.contextDim ?? 0) !== (old.contextDim ?? 0)) {
       throw new H3lixError('MODEL_INVALID', `cannot swap ${old.name} (input ${old.inputDim}, context ${old.contextDim ?? 0}) for ${manifest.name} (input ${manifest.inputDim}, context ${manifest.contextDim ?? 0}): shapes differ`);
