@@ -47,20 +47,27 @@ export class SeqStore {
 
   /** The next seq (strictly greater than every seq ever returned for this sender). */
   next(): number {
-    const last = this.last ?? this.init();
-    const seq = last + 1;
-    if (!Number.isSafeInteger(seq)) throw new H3lixError('INTERNAL', `seq counter for ${this.name} exhausted`);
+    let seq = (this.last ?? this.init()) + 1;
     if (seq > this.reserved) {
-      const upTo = seq + this.blockSize - 1;
+      // Read-and-reserve in one IMMEDIATE transaction: even a second process on the same data
+      // directory (a mistake, but possible) continues above whatever was reserved meanwhile.
       try {
-        this.store.db
-          .prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)')
-          .run(this.name, upTo);
+        const db = this.store.db;
+        const base = db
+          .transaction(() => {
+            const row = db.prepare('SELECT value FROM counters WHERE name = ?').get(this.name) as { value: number } | undefined;
+            const from = Math.max(seq - 1, row?.value ?? 0);
+            db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(this.name, from + this.blockSize);
+            return from;
+          })
+          .immediate();
+        seq = base + 1;
+        this.reserved = base + this.blockSize;
       } catch (err) {
         throw storeError(err, 'reserve seq block', this.store.path);
       }
-      this.reserved = upTo;
     }
+    if (!Number.isSafeInteger(seq)) throw new H3lixError('INTERNAL', `seq counter for ${this.name} exhausted`);
     this.last = seq;
     return seq;
   }

@@ -87,3 +87,26 @@ t.test('ReplayStateStore persists an opaque blob', async (t) => {
   t.teardown(() => b.close());
   t.same(new ReplayStateStore({ store: b }).load(), new Uint8Array([9, 8, 7]));
 });
+
+t.test('two handles on one data directory never hand out the same seq', async (t) => {
+  const dir = t.testdir();
+  const a = openStore({ dataDir: dir });
+  const b = openStore({ dataDir: dir });
+  t.teardown(() => {
+    a.close();
+    b.close();
+  });
+  const sa = new SeqStore({ store: a, sender: 'n', blockSize: 5 });
+  const sb = new SeqStore({ store: b, sender: 'n', blockSize: 5 });
+  sa.current();
+  sb.current(); // both read the same floor before either reserves
+  const seen = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    for (const s of [sa, sb]) {
+      const v = s.next();
+      t.notOk(seen.has(v), `seq ${v} unique`);
+      seen.add(v);
+    }
+  }
+  t.equal(seen.size, 80);
+});
