@@ -189,12 +189,9 @@ export class CcfField {
     }
     // origins disagreeing on dimension: use the dimension most origins use (ties: the smaller)
     let best: OriginPoint[] | undefined;
-    for (const [dim, list] of [...byDim].sort((a, b) => a[0] - b[0])) {
-      if (!best || list.length > best.length) best = list;
-      void dim;
-    }
+    for (const [, list] of [...byDim].sort((a, b) => a[0] - b[0])) if (!best || list.length > best.length) best = list;
     if (!best) return undefined;
-    return robustCombine(best, { ...cfg, maxOriginShare: cfg.maxOriginShare ?? 0.1 });
+    return robustCombine(best, cfg);
   }
 
   /** Drop origins whose newest hlc.wall is older than retentionSeconds; returns origins removed. */
