@@ -51,3 +51,19 @@ t.test('readings → snapshot published on energy/<node>, at once on a mode chan
   await f.stop();
   t.equal(listener, undefined, 'unsubscribed on stop');
 });
+
+t.test('createEnergyFeature loads the board from config (or an override) and applies energy config', async (t) => {
+  const { createEnergyFeature } = await import('../../src/energy/index.js');
+  const { validateConfig } = await import('../../src/config/load.js');
+  const config = validateConfig({ node: { board: 'rpi-zero-2w' }, energy: { capacityWh: 40, cadence: { sync: { surplus: 0.5, normal: 1, conserve: 3, survival: 10 } } } });
+  const clock = new ManualClock();
+  const f = createEnergyFeature(config, { clock });
+  f.start();
+  f.ingest({ time: clock.now(), source: 'test', batteryVoltage: 3.8, batteryCurrent: -0.1, soc: 0.3, pvPower: 0 });
+  t.equal(f.policy.mode(), 'conserve', 'rpi-zero-2w thresholds: survival.enter 0.18 < 0.3 <= conserve.enter 0.38');
+  t.equal(f.scheduler.cadenceFor('sync'), 3, 'energy.cadence from config');
+  t.equal(f.snapshot()!.toPublished().budgetWh < 0, true, 'soc 0.3 is below the 0.38 reserve of a 40 Wh battery');
+  await f.stop();
+  t.throws(() => createEnergyFeature(config, { clock, board: 'nope' }), { code: 'BOARD_UNKNOWN' });
+  t.throws(() => validateConfig({ energy: { thresholds: { survival: { enter: 0.3, exit: 0.2 } } } }), { code: 'CONFIG_INVALID' });
+});

@@ -14,7 +14,7 @@ function esc(s: string): string {
 export function simulationSvg(r: SimulationResult): string {
   const width = 1000;
   const panelH = 220;
-  const top = 40;
+  const top = 58;
   const left = 50;
   const plotW = width - left - 20;
   const total = r.days * 86_400_000;
