@@ -8,7 +8,7 @@ import { McuClient } from '../../firmware-bridge/src/mcu/client.js';
 import { crc16CcittFalse } from '../../firmware-bridge/src/mcu/crc16.js';
 import { CobsFramer } from '../../firmware-bridge/src/mcu/framing.js';
 import { decodeReading, encodeReading, encodeU32, type McuReading } from '../../firmware-bridge/src/mcu/messages.js';
-import { decodePacket, encodeFrame, encodePacket, MsgType } from '../../firmware-bridge/src/mcu/protocol.js';
+import { decodePacket, encodeFrame, encodePacket, MsgType, type McuPacket } from '../../firmware-bridge/src/mcu/protocol.js';
 import { Queue } from '../../firmware-bridge/src/mcu/queue.js';
 import { mcuToEnergyReading } from '../../firmware-bridge/src/mcu/session.js';
 import { duplexPair, flush } from './helpers.js';
@@ -132,6 +132,18 @@ t.test('round trip with the device: ping, info, reading, sample interval, load, 
   await t.rejects(client.request(MsgType.SET_SAMPLE_INTERVAL, encodeU32(5), [MsgType.ACK]), { code: 'COMMAND_REFUSED', message: /out-of-range/ });
   await t.rejects(client.request(0x7e, Buffer.alloc(0), [MsgType.ACK]), { code: 'COMMAND_REFUSED', message: /unknown-type/ });
   await t.rejects(client.setSampleInterval(5), { code: 'DATA_INVALID' });
+  // a version-2 request with a good CRC is refused with NACK bad-version
+  const naks: McuPacket[] = [];
+  const tap = new CobsFramer();
+  tap.on('data', (b: Buffer) => naks.push(decodePacket(b)));
+  const v2 = encodePacket(MsgType.PING, 0x4242);
+  v2[0] = 2;
+  v2.writeUInt16BE(crc16CcittFalse(v2, 0, v2.length - 2), v2.length - 2);
+  t.throws(() => decodePacket(v2), { code: 'WIRE_VERSION' });
+  host.on('data', (d: Buffer) => tap.write(d));
+  host.write(Buffer.concat([cobsEncode(v2), Buffer.from([0])]));
+  await flush();
+  t.match(naks.find((p) => p.seq === 0x4242), { type: MsgType.NACK, payload: Buffer.from([MsgType.PING, 5]) });
   const streamed: McuReading[] = [];
   client.events.on('reading', (r) => streamed.push(r));
   for (let i = 0; i < 4; i++) {

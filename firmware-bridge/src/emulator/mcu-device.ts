@@ -68,7 +68,7 @@ export class McuDevice {
   private onFrame(frame: Buffer): void {
     let p: McuPacket;
     try {
-      p = decodePacket(frame);
+      p = decodePacket(frame, { anyVersion: true });
     } catch {
       return; // firmware drops bad frames silently; the host retries
     }

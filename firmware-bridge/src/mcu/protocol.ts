@@ -58,14 +58,17 @@ export function encodeFrame(type: number, seq: number, payload?: Uint8Array): Bu
   return Buffer.concat([enc, Buffer.from([0])]);
 }
 
-/** Check and split a COBS-decoded packet. Throws a `WireError` naming the failed check. */
-export function decodePacket(bytes: Uint8Array): McuPacket {
+/**
+ * Check and split a COBS-decoded packet. Throws a `WireError` naming the failed check. The device side
+ * passes `anyVersion` so it can NACK (bad version) a packet whose CRC is good.
+ */
+export function decodePacket(bytes: Uint8Array, options: { anyVersion?: boolean } = {}): McuPacket {
   if (bytes.length < HEADER_BYTES + CRC_BYTES) throw new WireError('WIRE_TRUNCATED', `packet of ${bytes.length} bytes is shorter than header + CRC (6)`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const want = buf.readUInt16BE(buf.length - CRC_BYTES);
   const got = crc16CcittFalse(buf, 0, buf.length - CRC_BYTES);
   if (want !== got) throw new WireError('FRAME_CHECKSUM', `CRC-16 mismatch: frame says 0x${want.toString(16).padStart(4, '0')}, computed 0x${got.toString(16).padStart(4, '0')}`);
-  if (buf[0] !== MCU_PROTOCOL_VERSION) throw new WireError('WIRE_VERSION', `protocol version ${buf[0]} (expected ${MCU_PROTOCOL_VERSION})`);
+  if (buf[0] !== MCU_PROTOCOL_VERSION && !options.anyVersion) throw new WireError('WIRE_VERSION', `protocol version ${buf[0]} (expected ${MCU_PROTOCOL_VERSION})`);
   if (buf.length - HEADER_BYTES - CRC_BYTES > MAX_PAYLOAD) throw new WireError('WIRE_OVERSIZE', `payload > ${MAX_PAYLOAD} bytes`);
   return { version: buf[0]!, type: buf[1]!, seq: buf.readUInt16LE(2), payload: Buffer.from(buf.subarray(HEADER_BYTES, buf.length - CRC_BYTES)) };
 }
