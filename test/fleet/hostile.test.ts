@@ -326,5 +326,5 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   }
   t.equal(leaks, 0, `no private key (hex/base64/base64url) in ${log.length} bytes of captured logs`);
   t.comment(`ATTACK CASES: ${attacks.length} refused`);
-  t.equal(attacks.length, haveClients ? 45 : 42, 'attack cases counted');
+  t.equal(attacks.length, haveClients ? 46 : 43, 'attack cases counted');
 });
