@@ -140,7 +140,8 @@ function table(r: FleetEvalResult): string {
   lines.splice(1, 0, w.map((n) => '-'.repeat(n)).join('  '));
   lines.push('');
   lines.push(`bytes sent per node: ${r.bytesPerNode} over ${r.setup.rounds} rounds (one FedAvg round of the encoder weights: ${r.fedAvgBytesPerRound})`);
-  lines.push(`privacy: ε = ${r.epsilon.toFixed(3)} spent of ${r.setup.epsilonBudget} (δ = ${r.setup.delta}), clip C = ${r.setup.clipNorm}, noise z = ${r.setup.noiseMultiplier}, k = ${r.setup.minCount}`);
+  lines.push(`privacy: ε = ${r.epsilon.toFixed(3)} spent of ${r.setup.epsilonBudget} (δ = ${r.setup.delta}), clip C = ${r.setup.clipNorm}, noise z = ${r.setup.noiseMultiplier}, k = ${r.setup.minCount}; ${r.releasesPerNode} releases per node`);
+  if (r.refusedReleases > 0) lines.push(`WARNING: the privacy accountant refused ${r.refusedReleases} releases (budget spent, or k too low for the noise: see docs/signals.md)`);
   lines.push(`encoder: ${r.encoder.source}; trained on ${r.encoder.trainedOn}`);
   lines.push(r.encoder.sawTestData === false ? 'the encoder never saw node training data or test data' : 'the encoder was trained elsewhere: this command cannot check what it saw');
   return lines.join('\n');

@@ -101,6 +101,9 @@ export interface FleetEvalResult {
   bytesPerNode: number;
   /** Largest ε spent by any node (δ = setup.delta). */
   epsilon: number;
+  /** Releases charged per node (mean), and release attempts refused by the accountant (all nodes). */
+  releasesPerNode: number;
+  refusedReleases: number;
   /** Bytes one round of FedAvg would send per node (the encoder's float32 weights), for comparison. */
   fedAvgBytesPerRound: number;
   rounds: RoundResult[];
@@ -177,6 +180,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   const pooledStats = new Map<string, { sum: Float64Array; count: number }>();
   const rounds: RoundResult[] = [];
   let last: { localOnly: Accuracy; ccf: Accuracy; pooled: Accuracy } | undefined;
+  let refused = 0;
 
   for (let round = 0; round < opts.rounds; round++) {
     clock.advance(sig.publishIntervalSeconds * 1000);
@@ -197,6 +201,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
         p.count++;
       }
       const rel = node.acc.release(node.field.keys());
+      if (rel.skipped === 'budget-spent') refused++;
       for (const s of rel.published) node.field.contributeLocal(s.key, s.sum, s.count);
       published += rel.published.length;
       // 2. ship the node's new contributions through the real codec
@@ -285,6 +290,8 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     pooled: rs(final.pooled),
     bytesPerNode: Math.round(nodes.reduce((s, n) => s + n.bytes, 0) / nodes.length),
     epsilon: r4(Math.max(...nodes.map((n) => n.accountant.spentEpsilon()))),
+    releasesPerNode: nodes.reduce((s, n) => s + n.accountant.snapshot().releases, 0) / nodes.length,
+    refusedReleases: refused,
     fedAvgBytesPerRound: encoderWeightBytes(enc),
     rounds,
   };
