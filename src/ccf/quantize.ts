@@ -131,9 +131,5 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 /** True when `x` is a fixed point of the scheme, i.e. can travel in that format without loss. */
 export function isExactIn(x: Float32Array, quantization: Quantization): boolean {
-  return sameBits(canonicalVector(x, quantization), aligned(x));
-}
-
-function aligned(x: Float32Array): Float32Array {
-  return x.byteOffset % 4 === 0 ? x : x.slice();
+  return sameBits(canonicalVector(x, quantization), x);
 }

@@ -175,3 +175,18 @@ t.test('digest and want bodies', async (t) => {
   t.throws(() => decodeDigestBody(encodeCbor(5)), { code: 'WIRE_TYPE' });
   t.throws(() => decodeDigestBody(Uint8Array.of(0xa1)), { code: 'WIRE_TRUNCATED' });
 });
+
+t.test('a mixed fleet (int8 and float16 nodes) still converges byte-identically', async (t) => {
+  const a = makeField('a', { quantization: 'int8' });
+  const b = makeField('b', { quantization: 'float16' });
+  a.contributeLocal('k', Float32Array.of(0.1, -2.5, 3.75, 9.99), 2.5);
+  b.contributeLocal('k', Float32Array.of(0.1, -2.5, 3.75, 9.99), 2.5);
+  const relay = makeField('r', { quantization: 'float16' });
+  relay.merge(decodeDeltaBody(encodeDeltaBody(a.contributions(), { quantization: 'int8' })));
+  relay.merge(decodeDeltaBody(encodeDeltaBody(b.contributions(), { quantization: 'float16' })));
+  const sink = makeField('s', { quantization: 'int8' });
+  sink.merge(decodeDeltaBody(encodeDeltaBody(relay.contributions(), { quantization: 'float16' })));
+  t.equal(sink.digest(), relay.digest());
+  t.same([...sink.get('a', 'k')!.sum], [...a.get('a', 'k')!.sum], 'int8 origin value survives a float16 relay');
+  t.same([...sink.get('b', 'k')!.sum], [...b.get('b', 'k')!.sum], 'float16 origin value survives an int8 node');
+});

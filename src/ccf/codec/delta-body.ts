@@ -52,6 +52,7 @@ function vectorData(sum: Float32Array, preferred: Quantization): [number, Uint8A
       cand = [FMT_F16, data];
     }
     if (!best || cand[1].length < best[1].length) best = cand;
+    if (cand[0] === FMT_INT8 && sum.length >= 4) break; // int8 (4 + d bytes) is never larger than float16 (2d)
   }
   return best ?? [FMT_F32, f32Bytes(sum).slice()];
 }
