@@ -40,7 +40,7 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
     .option('--panel-watts <w>', 'panel rating, W', parsePositiveNumber('--panel-watts', 0.1, 100_000), 30)
     .option('--battery-wh <wh>', 'battery capacity, Wh (default: the board profile)', parsePositiveNumber('--battery-wh', 1, 1_000_000))
     .option('--seed <n>', 'random seed (weather, sensor noise)', parsePositiveInt('--seed', 0, 2 ** 31), 1)
-    .option('--latitude <deg>', 'latitude for the clear-sky model, degrees', (v: string) => parsePositiveNumber('--latitude', 0, 66)(v), 45)
+    .option('--latitude <deg>', 'latitude for the clear-sky model, degrees (negative = south)', parsePositiveNumber('--latitude', -66, 66), 45)
     .option('--start <date>', 'start date (UTC midnight = solar midnight)', '2026-05-01')
     .option('--cloudy-days <list>', 'heavily clouded days, e.g. 3,5 or none (default: seeded, ~2 in 7)', parseCloudy)
     .option('--unit-cpu-seconds <s>', 'CPU seconds (all cores) per learning unit; one unit arrives every 30 min', parsePositiveNumber('--unit-cpu-seconds', 1, 1800), 300)
