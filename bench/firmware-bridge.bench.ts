@@ -40,7 +40,9 @@ export async function run(): Promise<BenchRow[]> {
   // VE.Direct: framing + checksum + mapping to EnergyReading, fed in 64-byte reads (a typical tty read).
   const ve = veDirectStream();
   let veFrames = 0;
+  let veRuns = 0;
   const veRate = timeIt(3000, () => {
+    veRuns++;
     const parser = new VeDirectTextParser();
     parser.on('data', (f: VeDirectFrame) => {
       if (decodeVeDirect(f, { source: 'bench', time: 0 })) veFrames++;
@@ -48,14 +50,16 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < ve.length; i += 64) parser.write(ve.subarray(i, i + 64));
     return ve.length;
   });
-  if (veFrames === 0) throw new Error('VE.Direct bench decoded nothing');
+  if (veFrames !== veRuns * 400) throw new Error(`VE.Direct bench decoded ${veFrames} of ${veRuns * 400} blocks`);
   rows.push({ metric: 'VE.Direct TEXT parse+decode', value: veRate, unit: 'bytes/s', baseline: VEDIRECT_LINE_BYTES, baselineName: '19200-baud line rate', ratio: veRate / VEDIRECT_LINE_BYTES, target: 'ratio >= 100', ok: veRate / VEDIRECT_LINE_BYTES >= 100 });
 
   // Companion MCU: COBS de-framing + CRC-16 + READING decode.
   const frame = encodeFrame(MsgType.READING, 0, encodeReading({ batteryMilliVolts: 12800, batteryMilliAmps: -1500, pvMilliVolts: 18000, pvMilliWatts: 20000, loadMilliWatts: 4000, socPerMille: 800 }));
   const mcuStream = Buffer.concat(Array.from({ length: 2000 }, () => frame));
   let decoded = 0;
+  let mcuRuns = 0;
   const mcuRate = timeIt(3000, () => {
+    mcuRuns++;
     const framer = new CobsFramer();
     framer.on('data', (b: Buffer) => {
       decodeReading(decodePacket(b).payload);
@@ -64,7 +68,7 @@ export async function run(): Promise<BenchRow[]> {
     for (let i = 0; i < mcuStream.length; i += 64) framer.write(mcuStream.subarray(i, i + 64));
     return 2000;
   });
-  if (decoded === 0) throw new Error('MCU bench decoded nothing');
+  if (decoded !== mcuRuns * 2000) throw new Error(`MCU bench decoded ${decoded} of ${mcuRuns * 2000} frames`);
   const lineFrames = MCU_LINE_BYTES / frame.length;
   rows.push({ metric: 'MCU frame decode (COBS+CRC+READING)', value: mcuRate, unit: 'frames/s', baseline: lineFrames, baselineName: `115200-baud line rate (${frame.length}-byte frames)`, ratio: mcuRate / lineFrames, target: 'ratio >= 100', ok: mcuRate / lineFrames >= 100 });
 
