@@ -93,6 +93,18 @@ t.test('WIRE_MALFORMED: not CBOR, trailing bytes, non-canonical', async (t) => {
   w.text('sig');
   w.bytes(env.sig);
   rejects(t, w.finish(), 'WIRE_MALFORMED', opts(), /canonical/);
+  const longMap = Uint8Array.from([0xb8, 0x08, ...good.subarray(1)]);
+  rejects(t, longMap, 'WIRE_MALFORMED', opts(), /shortest form/);
+  const w2 = new CborWriter();
+  w2.head(5, 8);
+  for (const [k, v] of fieldsOf(base)) {
+    w2.text(k);
+    if (k === 'seq') w2.float64(7);
+    else w2.value(v);
+  }
+  w2.text('sig');
+  w2.bytes(env.sig);
+  rejects(t, w2.finish(), 'WIRE_TYPE', opts(), /float/);
   rejects(t, rawEnvelope([['v', 1], ['v', 1]]), 'WIRE_MALFORMED', opts(), /duplicate/);
   rejects(t, Uint8Array.of(0xa1, 0x01, 0x01), 'WIRE_MALFORMED', opts(), /not a text string/);
   rejects(t, Uint8Array.of(0x62, 0xc3, 0x28), 'WIRE_MALFORMED', opts(), /UTF-8/);
@@ -131,7 +143,8 @@ t.test('WIRE_TYPE: wrong types, missing fields, bad strings, unknown kind', asyn
   rejects(t, swap('from', 'a#'), 'WIRE_TYPE', opts());
   rejects(t, swap('from', 'a\u0000'), 'WIRE_TYPE', opts());
   rejects(t, swap('seq', -1), 'WIRE_TYPE', opts(), /seq -1/);
-  rejects(t, swap('seq', 1.5), 'WIRE_TYPE', opts(), /seq/);
+  rejects(t, swap('seq', 1.5), 'WIRE_TYPE', opts(), /float/);
+  rejects(t, swap('seq', 7.0000001), 'WIRE_TYPE', opts(), /float/);
   rejects(t, swap('seq', 'x'), 'WIRE_TYPE', opts(), /seq must be an integer/);
   rejects(t, swap('hlc', [1]), 'WIRE_TYPE', opts(), /hlc/);
   rejects(t, swap('hlc', { entries: [['wall', 1]] }), 'WIRE_TYPE', opts(), /hlc/);
@@ -139,7 +152,8 @@ t.test('WIRE_TYPE: wrong types, missing fields, bad strings, unknown kind', asyn
   rejects(t, swap('body', 'text'), 'WIRE_TYPE', opts(), /body must be a byte string/);
   rejects(t, rawEnvelope(fieldsOf(base), new Uint8Array(63)), 'WIRE_TYPE', opts(), /64-byte/);
   rejects(t, rawEnvelope([...fieldsOf(base), ['extra', 1]], sig), 'WIRE_TYPE', opts(), /unknown field "extra"/);
-  rejects(t, encodeCbor(cborMap([['v', 1.5]])), 'WIRE_TYPE', opts(), /v must be an integer/);
+  rejects(t, encodeCbor(cborMap([['v', 1.5]])), 'WIRE_TYPE', opts(), /float/);
+  rejects(t, encodeCbor(cborMap([['v', true]])), 'WIRE_TYPE', opts(), /v must be an integer/);
   rejects(t, Uint8Array.of(0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 'WIRE_TYPE', opts(), /2\^53/);
   rejects(t, encodeEnvelope({ ...base, kind: 'cmd' }, signer), 'WIRE_TYPE', opts({ kinds: ['delta', 'digest'] }), /not accepted here/);
   t.throws(() => encodeEnvelope({ ...base, from: 'a/b' }, signer), { code: 'WIRE_TYPE' }, 'the encoder refuses what receivers would reject');

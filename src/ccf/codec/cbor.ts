@@ -158,6 +158,11 @@ export interface DecodedMap {
 export interface CborDecodeLimits {
   /** Maximum nesting depth. Default 8. */
   maxDepth?: number;
+  /**
+   * Canonical mode: reject integer/length heads not in the shortest form (WIRE_MALFORMED) and any
+   * float (WIRE_TYPE), so the bytes are the only encoding of the decoded value. Default false.
+   */
+  canonical?: boolean;
 }
 
 class Reader {
@@ -166,6 +171,7 @@ class Reader {
   constructor(
     private readonly buf: Uint8Array,
     private readonly maxDepth: number,
+    private readonly canonical: boolean,
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -176,23 +182,28 @@ class Reader {
     }
   }
 
+  private shortest(v: number, min: number): number {
+    if (this.canonical && v < min) throw new WireError('WIRE_MALFORMED', `CBOR head before offset ${this.pos} is not in the shortest form (canonical encoding required)`);
+    return v;
+  }
+
   private arg(ai: number): number {
     if (ai < 24) return ai;
     if (ai === 24) {
       this.need(1, 'argument');
-      return this.buf[this.pos++]!;
+      return this.shortest(this.buf[this.pos++]!, 24);
     }
     if (ai === 25) {
       this.need(2, 'argument');
       const v = this.view.getUint16(this.pos);
       this.pos += 2;
-      return v;
+      return this.shortest(v, 0x100);
     }
     if (ai === 26) {
       this.need(4, 'argument');
       const v = this.view.getUint32(this.pos);
       this.pos += 4;
-      return v;
+      return this.shortest(v, 0x10000);
     }
     if (ai === 27) {
       this.need(8, 'argument');
@@ -200,7 +211,7 @@ class Reader {
       const lo = this.view.getUint32(this.pos + 4);
       this.pos += 8;
       if (hi >= 0x200000) throw new WireError('WIRE_TYPE', `CBOR integer at offset ${this.pos - 9} exceeds 2^53-1`);
-      return hi * 0x100000000 + lo;
+      return this.shortest(hi * 0x100000000 + lo, 0x100000000);
     }
     if (ai === 31) throw new WireError('WIRE_MALFORMED', `CBOR indefinite length at offset ${this.pos - 1} is not supported`);
     throw new WireError('WIRE_MALFORMED', `CBOR reserved additional info ${ai} at offset ${this.pos - 1}`);
@@ -265,6 +276,8 @@ class Reader {
   }
 
   private simple(ai: number, start: number): Decoded {
+    // canonical mode is used for structures without floats: a float is a field of the wrong type
+    if (this.canonical && ai >= 25 && ai <= 27) throw new WireError('WIRE_TYPE', `CBOR float at offset ${start}: no field of this structure is a float`);
     switch (ai) {
       case 20:
         return false;
@@ -302,7 +315,7 @@ class Reader {
  * integers beyond the safe range.
  */
 export function decodeCbor(bytes: Uint8Array, limits: CborDecodeLimits = {}): Decoded {
-  const r = new Reader(bytes, limits.maxDepth ?? 8);
+  const r = new Reader(bytes, limits.maxDepth ?? 8, limits.canonical ?? false);
   const v = r.item(0);
   if (r.pos !== bytes.length) throw new WireError('WIRE_MALFORMED', `${bytes.length - r.pos} trailing bytes after the CBOR item`);
   return v;

@@ -98,6 +98,8 @@ export interface DecodeEnvelopeOptions {
 }
 
 const FIELDS = ['v', 'kind', 'fleet', 'from', 'seq', 'hlc', 'body', 'sig'];
+/** The canonical `sig` entry: text "sig" (1 + 3 bytes), byte-string head 0x58 0x40, 64 bytes. */
+const SIG_ENTRY_BYTES = 4 + 2 + 64;
 
 function field(m: Record<string, Decoded>, name: string): Decoded {
   if (!Object.prototype.hasOwnProperty.call(m, name)) throw new WireError('WIRE_TYPE', `envelope is missing field ${JSON.stringify(name)}`);
@@ -125,7 +127,7 @@ function decodeUnsafe(bytes: Uint8Array, opts: DecodeEnvelopeOptions): Envelope 
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
   if (bytes.length > maxBytes) throw new WireError('WIRE_OVERSIZE', `envelope is ${bytes.length} bytes, limit ${maxBytes}`);
   if (bytes.length === 0) throw new WireError('WIRE_TRUNCATED', 'envelope is empty');
-  const m = decodeCbor(bytes, { maxDepth: 4 });
+  const m = decodeCbor(bytes, { maxDepth: 4, canonical: true });
   if (!isDecodedMap(m)) throw new WireError('WIRE_TYPE', 'envelope is not a CBOR map');
   const v = field(m, 'v');
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new WireError('WIRE_TYPE', 'envelope field v must be an integer');
@@ -147,9 +149,14 @@ function decodeUnsafe(bytes: Uint8Array, opts: DecodeEnvelopeOptions): Envelope 
   if (!(sig instanceof Uint8Array) || sig.length !== 64) throw new WireError('WIRE_TYPE', 'envelope sig must be a 64-byte byte string');
   const fields: SignedFields = { kind: kind as EnvelopeKind, fleet, from, seq, hlc: { wall: hlc[0], logical: hlc[1] }, body };
   checkFields(fields);
-  const signed = signedBytes(fields);
-  // canonical form: the input must be exactly our encoding (fixed key order, shortest heads)
-  if (!isCanonical(bytes, signed, sig)) throw new WireError('WIRE_MALFORMED', 'envelope is not in canonical CBOR form (key order or integer encoding)');
+  // Canonical form: shortest heads and no floats were enforced by the decoder; the keys must be in
+  // the fixed order. Then the input is exactly encodeEnvelope's output, `sig` is its last 70 bytes
+  // (text "sig" + 0x58 0x40 + 64 bytes) and the signed bytes are the rest with map header 0xa7.
+  const order = Object.keys(m);
+  if (order.length !== FIELDS.length || order.some((k, i) => k !== FIELDS[i])) throw new WireError('WIRE_MALFORMED', `envelope is not in canonical CBOR form: keys must be in the order ${FIELDS.join(', ')}`);
+  const signed = new Uint8Array(bytes.length - SIG_ENTRY_BYTES);
+  signed.set(bytes.subarray(0, signed.length));
+  signed[0] = 0xa7;
   if (opts.kinds && !opts.kinds.includes(fields.kind)) throw new WireError('WIRE_TYPE', `envelope kind ${fields.kind} is not accepted here (expected ${opts.kinds.join(', ')})`);
   if (opts.fleet !== undefined && fleet !== opts.fleet) throw new WireError('WIRE_FLEET', `envelope is for fleet ${JSON.stringify(fleet)}, this node is in ${JSON.stringify(opts.fleet)}`);
   const key = opts.resolveKey(from);
@@ -160,13 +167,3 @@ function decodeUnsafe(bytes: Uint8Array, opts: DecodeEnvelopeOptions): Envelope 
   return { v: 1, ...fields, sig };
 }
 
-/** bytes == 0xa8 ++ signed[1..] ++ text("sig") ++ bytes(sig): the only canonical encoding. */
-function isCanonical(bytes: Uint8Array, signed: Uint8Array, sig: Uint8Array): boolean {
-  const tailLen = 4 + 2 + 64; // "sig" text (1+3) + byte string head (2) + 64
-  if (bytes.length !== signed.length + tailLen) return false;
-  if (bytes[0] !== 0xa8 || signed[0] !== 0xa7) return false;
-  if (Buffer.compare(bytes.subarray(1, signed.length), signed.subarray(1)) !== 0) return false;
-  const t = signed.length;
-  if (bytes[t] !== 0x63 || bytes[t + 1] !== 0x73 || bytes[t + 2] !== 0x69 || bytes[t + 3] !== 0x67 || bytes[t + 4] !== 0x58 || bytes[t + 5] !== 64) return false;
-  return Buffer.compare(bytes.subarray(t + 6), sig) === 0;
-}
