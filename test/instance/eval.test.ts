@@ -65,6 +65,16 @@ t.test('a committed model as the encoder (--model): the JSON says it cannot vouc
   t.ok(j.ccf.unseenAccuracy >= 0.8 && j.localOnly.unseenAccuracy <= 0.02, `ccf ${j.ccf.unseenAccuracy} vs local ${j.localOnly.unseenAccuracy}`);
 });
 
+t.test('novel classes (withheld from the encoder too): CCF still tracks the pooled bound', async (t) => {
+  const r = await cli(['eval', '--data', join(datasets, 'sensor-vibration.csv'), '--novel-classes', '2', '--rounds', '3', '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as EvalJson & { setup: { novelClasses: string[] }; encoder: { classes: string[] }; ccf: { novelAccuracy: number }; pooled: { novelAccuracy: number } };
+  t.equal(j.setup.novelClasses.length, 2);
+  t.ok(j.setup.novelClasses.every((c) => !j.encoder.classes.includes(c)), 'the encoder never saw the novel classes');
+  t.ok(j.ccf.novelAccuracy >= j.pooled.novelAccuracy - 0.05, `novel: ccf ${j.ccf.novelAccuracy} vs pooled ${j.pooled.novelAccuracy}`);
+  t.ok(j.ccf.unseenAccuracy >= 0.8, `unseen ${j.ccf.unseenAccuracy}`);
+});
+
 t.test('table output with progress and an SVG plot', async (t) => {
   const dir = t.testdir();
   const plot = join(dir, 'acc.svg');

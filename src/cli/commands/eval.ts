@@ -27,6 +27,7 @@ interface EvalOpts {
   minCount?: number;
   epsilon?: number;
   blend?: number;
+  novelClasses?: number;
 }
 
 /**
@@ -51,6 +52,7 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
     .option('--min-count <k>', 'override signals.minCount', parsePositiveInt('--min-count', 1))
     .option('--epsilon <e>', 'override signals.epsilon (privacy budget)', parsePositiveNumber('--epsilon', 1e-6))
     .option('--blend <w>', 'override signals.blend (field weight in prototypes, 0..1)', parsePositiveNumber('--blend', 0, 1))
+    .option('--novel-classes <n>', 'also withhold n classes from the bootstrap split, so the encoder never sees them either', parsePositiveInt('--novel-classes', 0), 0)
     .option('--json', 'print one JSON object as the last stdout line')
     .option('--plot <path>', 'write an SVG plot of accuracy per round (default h3lix-eval.svg without --json)')
     .action((opts: EvalOpts) => {
@@ -95,6 +97,7 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
         ccf: cfg.ccf,
         encoder,
         clipNorm,
+        novelClasses: opts.novelClasses,
         onProgress: progress,
       });
       const plot = opts.plot ?? (opts.json ? undefined : 'h3lix-eval.svg');
@@ -128,12 +131,17 @@ function plotSvg(r: FleetEvalResult): string {
 
 function table(r: FleetEvalResult): string {
   const p = (x: number): string => `${(x * 100).toFixed(1)}%`.padStart(7);
+  const novel = r.setup.novelClasses.length > 0;
   const rows = [
-    ['model', 'all classes', 'unseen classes', 'seen classes'],
-    ['local-only', p(r.localOnly.accuracy), p(r.localOnly.unseenAccuracy), p(r.localOnly.seenAccuracy)],
-    ['CCF-conditioned', p(r.ccf.accuracy), p(r.ccf.unseenAccuracy), p(r.ccf.seenAccuracy)],
-    ['CCF + local head', p(r.ccfHead.accuracy), p(r.ccfHead.unseenAccuracy), p(r.ccfHead.seenAccuracy)],
-    ['pooled data', p(r.pooled.accuracy), p(r.pooled.unseenAccuracy), p(r.pooled.seenAccuracy)],
+    ['model', 'all classes', 'unseen classes', 'seen classes', ...(novel ? ['novel classes'] : [])],
+    ...(
+      [
+        ['local-only', r.localOnly],
+        ['CCF-conditioned', r.ccf],
+        ['CCF + local head', r.ccfHead],
+        ['pooled data', r.pooled],
+      ] as const
+    ).map(([name, s]) => [name, p(s.accuracy), p(s.unseenAccuracy), p(s.seenAccuracy), ...(novel ? [p(s.novelAccuracy ?? 0)] : [])]),
   ];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const lines = rows.map((row) => row.map((c, i) => c.padEnd(w[i]!)).join('  '));
@@ -141,6 +149,7 @@ function table(r: FleetEvalResult): string {
   lines.push('');
   lines.push(`bytes sent per node: ${r.bytesPerNode} over ${r.setup.rounds} rounds (one FedAvg round of the encoder weights: ${r.fedAvgBytesPerRound})`);
   lines.push(`privacy: ε = ${r.epsilon.toFixed(3)} spent of ${r.setup.epsilonBudget} (δ = ${r.setup.delta}), clip C = ${r.setup.clipNorm}, noise z = ${r.setup.noiseMultiplier}, k = ${r.setup.minCount}; ${r.releasesPerNode} releases per node`);
+  if (novel) lines.push(`novel classes (never seen by the encoder either): ${r.setup.novelClasses.join(', ')}`);
   if (r.refusedReleases > 0) lines.push(`WARNING: the privacy accountant refused ${r.refusedReleases} releases (budget spent, or k too low for the noise: see docs/signals.md)`);
   lines.push(`encoder: ${r.encoder.source}; trained on ${r.encoder.trainedOn}`);
   lines.push(r.encoder.sawTestData === false ? 'the encoder never saw node training data or test data' : 'the encoder was trained elsewhere: this command cannot check what it saw');

@@ -7,6 +7,8 @@ export interface Accuracy {
   accuracy: number;
   unseenAccuracy: number;
   seenAccuracy: number;
+  /** Accuracy on the novel classes (withheld from the encoder too); undefined when there are none. */
+  novelAccuracy?: number;
   /** Test examples behind each number. */
   n: number;
   nUnseen: number;
@@ -18,9 +20,15 @@ export class AccuracyCounter {
   private ok = 0;
   private unseen = 0;
   private unseenOk = 0;
+  private novel = 0;
+  private novelOk = 0;
 
-  add(correct: boolean, unseen: boolean): void {
+  add(correct: boolean, unseen: boolean, novel = false): void {
     this.all++;
+    if (novel) {
+      this.novel++;
+      if (correct) this.novelOk++;
+    }
     if (correct) this.ok++;
     if (unseen) {
       this.unseen++;
@@ -34,6 +42,7 @@ export class AccuracyCounter {
       accuracy: this.all ? this.ok / this.all : 0,
       unseenAccuracy: this.unseen ? this.unseenOk / this.unseen : 0,
       seenAccuracy: seen ? (this.ok - this.unseenOk) / seen : 0,
+      ...(this.novel ? { novelAccuracy: this.novelOk / this.novel } : {}),
       n: this.all,
       nUnseen: this.unseen,
     };
@@ -46,8 +55,9 @@ export function scoreNode(
   test: ReadonlyArray<{ embedding: ArrayLike<number>; label: string }>,
   localClasses: ReadonlySet<string>,
   predict: (e: ArrayLike<number>) => Prediction,
+  novelClasses: ReadonlySet<string> = new Set(),
 ): void {
-  for (const t of test) counter.add(predict(t.embedding).label === t.label, !localClasses.has(t.label));
+  for (const t of test) counter.add(predict(t.embedding).label === t.label, !localClasses.has(t.label), novelClasses.has(t.label));
 }
 
 /** A predictor from fixed prototypes. */

@@ -42,6 +42,8 @@ export interface FleetEvalOptions {
   clipNorm?: number | 'auto';
   /** Fraction of each class reserved for the bootstrap split. Default 0.2. */
   bootstrapFraction?: number;
+  /** Classes withheld from the encoder as well as from the nodes that do not hold them. Default 0. */
+  novelClasses?: number;
   /** Progress lines (stderr in the CLI). */
   onProgress?: (line: string) => void;
   /** Every signed delta envelope a node sends (tests scan them for leaks; benches count them). */
@@ -51,7 +53,7 @@ export interface FleetEvalOptions {
 }
 
 /** Accuracy of one model family (rounded). */
-export type Scores = Pick<Accuracy, 'accuracy' | 'unseenAccuracy' | 'seenAccuracy'>;
+export type Scores = Pick<Accuracy, 'accuracy' | 'unseenAccuracy' | 'seenAccuracy' | 'novelAccuracy'>;
 
 /** One round's row. */
 export interface RoundResult {
@@ -85,6 +87,8 @@ export interface FleetEvalResult {
     epsilonBudget: number;
     delta: number;
     nodeClasses: Record<string, string[]>;
+    /** Classes the encoder never saw (--novel-classes). */
+    novelClasses: string[];
     testPerNode: number;
     trainPerNode: number;
   };
@@ -109,7 +113,12 @@ export interface FleetEvalResult {
   rounds: RoundResult[];
 }
 
-const rs = (a: Accuracy): Scores => ({ accuracy: r4(a.accuracy), unseenAccuracy: r4(a.unseenAccuracy), seenAccuracy: r4(a.seenAccuracy) });
+const rs = (a: Accuracy): Scores => ({
+  accuracy: r4(a.accuracy),
+  unseenAccuracy: r4(a.unseenAccuracy),
+  seenAccuracy: r4(a.seenAccuracy),
+  ...(a.novelAccuracy !== undefined ? { novelAccuracy: r4(a.novelAccuracy) } : {}),
+});
 
 /** Parameter count × 4 bytes: what shipping the encoder's weights once costs. */
 export function encoderWeightBytes(enc: TrainedEncoder): number {
@@ -135,7 +144,8 @@ interface SimNode {
 /** Run the simulation. Deterministic for a seed. Throws DATA_INVALID when the data cannot be split. */
 export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   const progress = opts.onProgress ?? (() => undefined);
-  const split = splitFleet(opts.y, { nodes: opts.nodes, classesPerNode: opts.classesPerNode, rounds: opts.rounds, seed: opts.seed, bootstrapFraction: opts.bootstrapFraction });
+  const split = splitFleet(opts.y, { nodes: opts.nodes, classesPerNode: opts.classesPerNode, rounds: opts.rounds, seed: opts.seed, bootstrapFraction: opts.bootstrapFraction, novelClasses: opts.novelClasses });
+  const novel = new Set(split.novel);
   const bootX = split.bootstrap.map((i) => opts.X[i]!);
   const bootY = split.bootstrap.map((i) => opts.y[i]!);
   let enc: TrainedEncoder;
@@ -228,9 +238,9 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
         const v = node.field.value(k, now);
         if (v) fieldValues.set(k, v);
       }
-      scoreNode(lo, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), new Map(), 0), sig.score, C));
-      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), fieldValues, sig.blend), sig.score, C));
-      scoreNode(po, node.test, node.classes, prototypePredictor(pooledProtos, sig.score, C));
+      scoreNode(lo, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), new Map(), 0), sig.score, C), novel);
+      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), fieldValues, sig.blend), sig.score, C), novel);
+      scoreNode(po, node.test, node.classes, prototypePredictor(pooledProtos, sig.score, C), novel);
     }
     last = { localOnly: lo.result(), ccf: cc.result(), pooled: po.result() };
     const epsilon = Math.max(...nodes.map((n) => n.accountant.spentEpsilon()));
@@ -253,7 +263,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     }
     const spread = node.history.pooledSpread() ?? 0.1;
     const h = trainLocalHead(node.history.examples(), synthesize(fieldValues, 128, spread, createRng(opts.seed * 131 + i)));
-    scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }));
+    scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }), novel);
   });
 
   const final = last!;
@@ -272,6 +282,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
       epsilonBudget: sig.epsilon,
       delta: sig.delta,
       nodeClasses: Object.fromEntries(split.nodes.map((n) => [n.id, n.classes])),
+      novelClasses: split.novel,
       testPerNode: Math.round(split.nodes.reduce((s, n) => s + n.test.length, 0) / nodes.length),
       trainPerNode: Math.round(split.nodes.reduce((s, n) => s + n.trainByRound.flat().length, 0) / nodes.length),
     },

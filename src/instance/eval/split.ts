@@ -20,6 +20,8 @@ export interface FleetSplitOptions {
   bootstrapFraction?: number;
   /** Fraction of each class held out for testing. Default 0.25. */
   testFraction?: number;
+  /** Classes withheld from the bootstrap split too (the encoder never sees them). Default 0. */
+  novelClasses?: number;
 }
 
 /** One simulated node's share. Row indices into the dataset. */
@@ -33,6 +35,8 @@ export interface NodeShare {
 
 export interface FleetSplit {
   classes: string[];
+  /** Classes absent from the bootstrap split. */
+  novel: string[];
   bootstrap: number[];
   nodes: NodeShare[];
 }
@@ -55,12 +59,15 @@ export function splitFleet(y: readonly string[], opts: FleetSplitOptions): Fleet
     trainByRound: Array.from({ length: opts.rounds }, () => []),
     test: [],
   }));
+  const nNovel = opts.novelClasses ?? 0;
+  if (nNovel < 0 || nNovel > C - 2) throw new H3lixError('DATA_INVALID', `--novel-classes ${nNovel}: the encoder needs at least 2 of the ${C} classes`);
+  const novel = order.slice(C - nNovel).sort();
   const bootstrap: number[] = [];
   const bf = opts.bootstrapFraction ?? 0.2;
   const tf = opts.testFraction ?? 0.25;
   for (const c of classes) {
     const rows = shuffleInPlace(byClass.get(c)!, rng);
-    const nBoot = Math.round(bf * rows.length);
+    const nBoot = novel.includes(c) ? 0 : Math.round(bf * rows.length);
     const nTest = Math.round(tf * rows.length);
     const holders = nodes.filter((n) => n.classes.includes(c));
     if (rows.length - nBoot - nTest < holders.length * opts.rounds) {
@@ -75,5 +82,5 @@ export function splitFleet(y: readonly string[], opts: FleetSplitOptions): Fleet
       h.trainByRound[k]!.push(r);
     });
   }
-  return { classes, bootstrap, nodes };
+  return { classes, novel, bootstrap, nodes };
 }
