@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import nacl from 'tweetnacl';
@@ -147,6 +147,9 @@ export function loadOrCreateIdentity(dataDir: string, opts: LoadIdentityOptions 
   }
   // Temps from a crash before the rename were never acknowledged; discard them.
   removeStaleTemps(path);
+  if (existsSync(join(dataDir, 'h3lix.db'))) {
+    opts.logger?.warn({ path }, 'identity file missing although a store exists: starting as a NEW node id (restore identity.json from a backup to keep the old one)');
+  }
   const signing = generateKeyPair();
   const box = nacl.box.keyPair();
   const nodeId = nodeIdFromPublicKey(signing.publicKey);

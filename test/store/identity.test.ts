@@ -106,3 +106,12 @@ t.test('readIdentity / readPublicIdentity on an empty directory return undefined
   t.equal(readPublicIdentity(dir), undefined);
   t.same(readdirSync(dir), []);
 });
+
+t.test('a missing identity next to an existing store creates a new one with a loud warning', async (t) => {
+  const dir = t.testdir({ 'h3lix.db': '' });
+  const warnings: unknown[] = [];
+  const logger = { debug() {}, info() {}, warn: (o: unknown, m?: string) => warnings.push(m), error() {}, child() { return logger; } };
+  const id = loadOrCreateIdentity(dir, { logger });
+  t.ok(id.nodeId);
+  t.match(String(warnings[0]), /NEW node id/);
+});
