@@ -167,3 +167,40 @@ t.test('embed before start and after stop is rejected', async (t) => {
   await t.rejects(svc.embed(row), { code: 'INFERENCE_FAILED' });
 });
 
+
+t.test('batchWindowMs holds a partial batch until the window closes (ManualClock)', async (t) => {
+  const { ManualClock } = await import('../../src/util/clock.js');
+  const clock = new ManualClock();
+  const svc = await started(t, { batchWindowMs: 5, clock, maxBatch: 8 });
+  const row = Float32Array.from(readGolden(sensorDir).cases[0]!.input);
+  const before = svc.stats().runs;
+  const a = svc.embed(row);
+  await new Promise((r) => setImmediate(r));
+  const b = svc.embed(row);
+  await new Promise((r) => setImmediate(r));
+  t.equal(svc.stats().runs, before, 'nothing dispatched while the window is open');
+  t.equal(svc.stats().queuedRows, 2);
+  clock.advance(5);
+  await Promise.all([a, b]);
+  t.equal(svc.stats().runs, before + 1, 'two requests from different ticks went in one run');
+  // A full batch does not wait for the window.
+  const full = Promise.all(Array.from({ length: 8 }, () => svc.embed(row)));
+  await full;
+  t.equal(svc.stats().runs, before + 2);
+});
+
+t.test('requests queued while the worker restarts are served by the restarted worker', async (t) => {
+  const svc = await started(t, { restartDelayMs: 50, maxBatch: 4 });
+  const golden = readGolden(sensorDir);
+  const row = Float32Array.from(golden.cases[1]!.input);
+  svc.injectCrash();
+  const first = svc.embed(row).then(
+    () => 'answered',
+    (e: H3lixError) => e.code,
+  );
+  t.equal(await first, 'INFERENCE_FAILED');
+  // The worker is down now: these wait in the queue for the restart.
+  const queued = await Promise.all(Array.from({ length: 10 }, () => svc.embed(row)));
+  t.ok(queued.every((o) => maxDiff(o, golden.cases[1]!.embedding) <= golden.tolerance), 'all 10 answered correctly after restart');
+  t.equal(svc.stats().restarts, 1);
+});

@@ -177,7 +177,7 @@ export class InferenceService {
     this.counters.swaps++;
     if (previous) this.retireLater(previous);
     this.opts.logger.info({ from: `${old.name} ${old.version}`, to: `${manifest.name} ${manifest.version}` }, 'inference model swapped');
-    this.schedule();
+    this.schedule(true);
     return manifest;
   }
 
@@ -222,7 +222,7 @@ export class InferenceService {
           this.restartBackoff = 0;
           this.counters.restarts++;
           this.opts.logger.info({ model: slot.manifest.name }, 'inference worker restarted');
-          this.schedule();
+          this.schedule(true);
         },
         (e: unknown) => {
           if (!this.running) return;
@@ -236,21 +236,33 @@ export class InferenceService {
     }, delay);
   }
 
-  /** Arrange for `pump` to run: next microtask, or after the batch window when it is set. */
-  private schedule(): void {
-    if (this.pumpScheduled || this.queue.length === 0) return;
+  /**
+   * Arrange for `pump` to run: on the next microtask, or, with a batch window, once the window closes
+   * or the queue holds a full batch, whichever comes first. `immediate` (after a run settles) skips
+   * the window: those requests already waited for the previous run.
+   */
+  private schedule(immediate = false): void {
+    if (this.queue.length === 0) return;
+    const now = immediate || this.opts.batchWindowMs === 0 || this.queuedRows >= this.opts.maxBatch;
+    if (this.windowTimer !== undefined) {
+      if (!now) return;
+      this.opts.clock.clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+      this.pumpScheduled = false;
+    }
+    if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    if (this.opts.batchWindowMs > 0 && this.queuedRows < this.opts.maxBatch) {
+    if (now) {
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    } else {
       this.windowTimer = this.opts.clock.setTimeout(() => {
         this.windowTimer = undefined;
         this.pumpScheduled = false;
         this.pump();
       }, this.opts.batchWindowMs);
-    } else {
-      queueMicrotask(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      });
     }
   }
 
@@ -291,11 +303,11 @@ export class InferenceService {
             o += r.n;
           }
         }
-        this.schedule();
+        this.schedule(true);
       },
       reject: (err) => {
         for (const r of take) r.reject(err);
-        this.schedule();
+        this.schedule(true);
       },
     };
     slot.run(batch, input, context);
