@@ -5,6 +5,7 @@ import { logSection } from './sections/log.js';
 import { ccfSection } from './sections/ccf.js';
 import { syncSection } from './sections/sync.js';
 import { energySection } from './sections/energy.js';
+import { energySourceSection } from './sections/energy-source.js';
 import { signalsSection } from './sections/signals.js';
 import { instanceSection } from './sections/instance.js';
 import { fleetSection } from './sections/fleet.js';
@@ -23,6 +24,7 @@ export const configSchema = z
     ccf: ccfSection,
     sync: syncSection,
     energy: energySection,
+    energySource: energySourceSection,
     signals: signalsSection,
     instance: instanceSection,
     fleet: fleetSection,

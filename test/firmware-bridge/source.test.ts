@@ -100,3 +100,25 @@ t.test('stale watchdog: an open port that goes quiet is reopened', async (t) => 
   t.equal(source.counters.connects, 2);
   await source.stop();
 });
+
+t.test('config section energySource and board-profile URIs', async (t) => {
+  const { parseConfigText } = await import('../../src/config/load.js');
+  const { sourceUriFromProfile } = await import('../../firmware-bridge/src/source/uri.js');
+  const minimal = 'node:\n  id: n1\n  fleet: f1\n';
+  t.same(parseConfigText(minimal).energySource, { modbusVariant: 'epever' }, 'defaults');
+  const withUri = (uri: string) => {
+    try {
+      return parseConfigText(minimal, { H3LIX_ENERGY_SOURCE__URI: uri });
+    } catch (err) {
+      return err as Error;
+    }
+  };
+  t.equal(parseConfigText(minimal, { H3LIX_ENERGY_SOURCE__URI: 'vedirect:/dev/ttyUSB0' }).energySource.uri, 'vedirect:/dev/ttyUSB0', 'env override sets the URI');
+  const bad = withUri('serial:/dev/ttyUSB0');
+  t.ok(bad instanceof Error && /energySource\.uri/.test(bad.message) && /unknown scheme "serial"/.test(bad.message), `bad URI rejected naming the key: ${(bad as Error).message}`);
+  t.equal(sourceUriFromProfile({ path: '/dev/ttyUSB0', baud: 19200, protocol: 'vedirect' }), 'vedirect:/dev/ttyUSB0');
+  t.equal(sourceUriFromProfile({ path: '/dev/ttyUSB0', baud: 115200, protocol: 'modbus' }), 'modbus-epever:/dev/ttyUSB0');
+  t.equal(sourceUriFromProfile({ path: '/dev/ttyAMA0', baud: 9600, protocol: 'modbus' }, 'epever'), 'modbus-epever:/dev/ttyAMA0?baud=9600');
+  t.equal(sourceUriFromProfile({ path: '/dev/ttyUSB1', baud: 9600, protocol: 'modbus' }, 'renogy'), 'modbus-renogy:/dev/ttyUSB1');
+  t.throws(() => sourceUriFromProfile({ path: '/dev/x', baud: 1, protocol: 'nmea' }), { code: 'SOURCE_URI' });
+});

@@ -94,3 +94,16 @@ export function parseSourceUri(uri: string): SourceSpec {
     staleMs: nums.stale,
   };
 }
+
+/**
+ * The source URI for a board profile's `serial` block (`devices/profiles/*.yaml`): `protocol: modbus`
+ * means `modbus-<variant>` (default EPEver). The profile's baud is kept when it differs from the default.
+ */
+export function sourceUriFromProfile(serial: { path: string; baud: number; protocol: string }, modbusVariant: 'epever' | 'renogy' = 'epever'): string {
+  const protocol = serial.protocol === 'modbus' ? `modbus-${modbusVariant}` : serial.protocol;
+  if (!(SOURCE_PROTOCOLS as readonly string[]).includes(protocol)) throw new H3lixError('SOURCE_URI', `board profile serial.protocol "${serial.protocol}" is not one of vedirect, mcu, modbus`);
+  const baud = serial.baud !== DEFAULT_BAUD[protocol as SourceProtocol] ? `?baud=${serial.baud}` : '';
+  const uri = `${protocol}:${serial.path}${baud}`;
+  parseSourceUri(uri);
+  return uri;
+}
