@@ -200,7 +200,7 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   await atk.publishAsync(`${root}ccf/delta/${attacker.identity.nodeId}`, Buffer.from(good), { qos: 1 });
   await until(() => fieldRejects.length >= 3, 2000, 'replay reject');
   attack('valid envelope replayed', 'replay guard (WIRE_REPLAY)', /already accepted/.test(fieldRejects[2]!) && accepted.length === acceptedBefore + 1);
-  let n = fieldRejects.length;
+  const n = fieldRejects.length;
   for (const topic of ['ccf/delta', 'ccf/digest', 'ccf/want', 'state', 'fleet/certs']) {
     await atk.publishAsync(`${root}${topic}/${attacker.identity.nodeId}`, Buffer.from([0xbf, 0x61, 0x61, 0xff, 0x00, 0x13]), { qos: 1 });
   }

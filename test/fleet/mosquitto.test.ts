@@ -1,6 +1,6 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import mqtt from 'mqtt';
@@ -14,6 +14,7 @@ import { decodeEnvelope, encodeEnvelope } from '../../src/ccf/codec/envelope.js'
 import { createSigner } from '../../src/crypto/ed25519.js';
 import { nodeBrokerAuth } from '../../src/fleet/board.js';
 import { encodeCommand } from '../../src/fleet/commands.js';
+import { revokeNode } from '../../src/fleet/revoke.js';
 
 const PUB = '/usr/bin/mosquitto_pub';
 const SUB = '/usr/bin/mosquitto_sub';
@@ -133,4 +134,38 @@ t.test('fleet on a real Mosquitto with the generated ACL and password files', { 
   t.equal(spied, 0, `another node's command topic delivers nothing to an attacker (suback ${granted.map((g) => g.qos).join(',')})`);
   t.not(sub.status, 0, 'mosquitto_sub on another node\'s cmd topic got no message');
   t.equal(verified.size + rejected.length, before, 'a delta published on another node\'s topic never reached the field subscriber');
+
+  // mqtt.js attackers through Mosquitto.
+  const image = JSON.parse(readFileSync(fd.path('image', 'b1', 'claim.json'), 'utf8').split('\n#h3lix')[0]!) as { brokerPassword: string };
+  const claimSpy = await mqtt.connectAsync(m.url, { clientId: 'rspy', username: 'claim-b1', password: image.brokerPassword, reconnectPeriod: 0 });
+  t.teardown(() => claimSpy.endAsync(true));
+  let snooped = 0;
+  claimSpy.on('message', () => snooped++);
+  await claimSpy.subscribeAsync([`${root}ccf/delta/+`, `${root}provision/response/+`, `${root}cmd/+`], { qos: 1 }).catch(() => undefined);
+  const spyNode = clients[0]!;
+  await spyNode.publishAsync(`${root}ccf/delta/${boards[1]!.identity.nodeId}`, Buffer.from(encodeEnvelope({ kind: 'delta', fleet: fd.fleet, from: boards[1]!.identity.nodeId, seq: 2, hlc: { wall: Date.now(), logical: 0 }, body: new Uint8Array([1]) }, createSigner(boards[1]!.identity.signing))), { qos: 1 });
+  await provClient.publishAsync(`${root}cmd/${victim.identity.nodeId}`, Buffer.from(cmd), { qos: 1 });
+  const rejectedBefore = rejected.length;
+  await clients[1]!.publishAsync(`${root}ccf/delta/${boards[2]!.identity.nodeId}`, Buffer.from([0xbf, 0xff, 0x00]), { qos: 1 });
+  await until(() => rejected.length === rejectedBefore + 1, 3000, 'malformed delta rejected');
+  t.match(rejected[rejected.length - 1], /WIRE_|CBOR|malformed|truncated|canonical/i, 'malformed CBOR through Mosquitto is rejected by the decoder with a reason');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(snooped, 0, 'a claim holder reads no field traffic, no commands and no provisioning answers');
+
+  // Revoke a node, regenerate the files, reload: its login is refused.
+  revokeNode(fd, victim.identity.nodeId, 'test', Date.now());
+  writeAuth(fd, join(dir, 'mosq'));
+  m.process.kill('SIGHUP');
+  let refused = false;
+  for (let i = 0; i < 30 && !refused; i++) {
+    const c = await connectNode(victim, `victim-${i}`).catch(() => undefined);
+    if (c) {
+      await c.endAsync(true);
+      await new Promise((r) => setTimeout(r, 100));
+    } else refused = true;
+  }
+  t.ok(refused, 'a revoked node cannot log in to Mosquitto after the files are regenerated (SIGHUP)');
+  const still = await connectNode(boards[3]!, 'still-ok');
+  t.ok(still.connected, 'other nodes still log in');
+  await still.endAsync(true);
 });
