@@ -182,10 +182,10 @@ export class CcfField {
       if (!c) continue;
       const mean = clippedMean(c, cfg.clipNorm);
       if (!mean) continue;
-      const weight = c.count * decay(c.hlc.wall, nowMs, cfg.halfLifeSeconds);
+      const d = decay(c.hlc.wall, nowMs, cfg.halfLifeSeconds);
       let list = byDim.get(mean.length);
       if (!list) byDim.set(mean.length, (list = []));
-      list.push({ origin, mean, weight });
+      list.push({ origin, mean, count: c.count, decay: d });
     }
     // origins disagreeing on dimension: use the dimension most origins use (ties: the smaller)
     let best: OriginPoint[] | undefined;

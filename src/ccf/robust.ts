@@ -10,11 +10,13 @@ export interface RobustParams {
   maxOriginShare: number;
 }
 
-/** One origin's input to the value: clipped mean and its weight. */
+/** One origin's input to the value: clipped mean, count and age-decay factor (weight = count x decay). */
 export interface OriginPoint {
   origin: string;
   mean: Float32Array | Float64Array;
-  weight: number;
+  count: number;
+  /** 0.5^(age / halfLife), in (0, 1]. */
+  decay: number;
 }
 
 /** sum / count clipped to L2 norm <= clipNorm (undefined when count is 0). */
@@ -119,13 +121,20 @@ function weightedMedian(vals: Array<[number, number]>): number {
  * `medianBelowOrigins` origins, else a weighted median.
  */
 export function robustCombine(points: OriginPoint[], params: RobustParams): Float32Array | undefined {
-  const live = points.filter((p) => p.weight > 0);
+  const live = points.filter((p) => p.count * p.decay > 0);
   if (live.length === 0) return undefined;
   const dim = live[0]!.mean.length;
-  const weights = capWeights(
-    live.map((p) => p.weight),
-    params.maxOriginShare,
-  );
+  // With n * share > 1: weight = count x decay, water-filled to at most `share` each. With fewer
+  // origins the cap cannot be met, so counts are ignored (every origin counts as one) and only the
+  // age decay weighs them: an origin's share is then 1 / (1 + sum of the others' decay factors),
+  // i.e. 1/n among equally fresh origins.
+  const weights =
+    live.length * params.maxOriginShare > 1
+      ? capWeights(
+          live.map((p) => p.count * p.decay),
+          params.maxOriginShare,
+        )
+      : live.map((p) => p.decay);
   const useMedian = live.length < params.medianBelowOrigins;
   const out = new Float32Array(dim);
   const vals: Array<[number, number]> = live.map(() => [0, 0]);

@@ -51,6 +51,18 @@ t.test('age decay: weight halves every half-life', async (t) => {
   t.equal(decay(NOW - 200_000, NOW, 100), 0.25);
 });
 
+t.test('few origins (cap cannot be met): counts are ignored but age decay still weighs', async (t) => {
+  const f = makeField('me', { config: { medianBelowOrigins: 5, maxOriginShare: 0.1, halfLifeSeconds: 100 } });
+  f.merge([
+    contribution({ origin: 'fresh', key: 'k', sum: Float32Array.of(0), count: 1, hlc: at(NOW) }),
+    contribution({ origin: 'stale', key: 'k', sum: Float32Array.of(3e6), count: 1e6, hlc: at(NOW - 200_000) }),
+  ]);
+  // weights 1 and 0.25 (count 1e6 ignored): the weighted median is the fresh origin's value
+  t.equal(f.value('k', NOW)![0], 0);
+  f.merge([contribution({ origin: 'stale', key: 'k', version: 2, sum: Float32Array.of(3), count: 1, hlc: at(NOW) })]);
+  t.equal(f.value('k', NOW)![0], 1.5, 'equally fresh: midpoint');
+});
+
 t.test('capWeights: no origin above its share, order kept (fast-check)', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.double({ min: 1e-6, max: 1e30, noNaN: true }), { minLength: 1, maxLength: 30 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (w, s) => {
