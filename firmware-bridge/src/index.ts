@@ -1,6 +1,6 @@
 /** firmware-bridge public API: sources, protocols, and the emulator (see firmware-bridge/README.md). */
 export { openEnergySource, type OpenEnergySourceContext } from './source/open.js';
-export { parseSourceUri, SOURCE_PROTOCOLS, type SourceSpec, type SourceProtocol } from './source/uri.js';
+export { parseSourceUri, sourceUriFromProfile, SOURCE_PROTOCOLS, type SourceSpec, type SourceProtocol } from './source/uri.js';
 export { ReconnectingSource, type EnergySource, type EnergySourceEvents, type SourceStatus, type SourceReject, type SourceCounters } from './source/energy-source.js';
 export { serialLink, tcpLink, type Link } from './link/link.js';
 export { VeDirectTextParser, type VeDirectFrame, type VeDirectReject } from './vedirect/framing.js';
