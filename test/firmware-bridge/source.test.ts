@@ -122,3 +122,28 @@ t.test('config section energySource and board-profile URIs', async (t) => {
   t.equal(sourceUriFromProfile({ path: '/dev/ttyUSB1', baud: 9600, protocol: 'modbus' }, 'renogy'), 'modbus-renogy:/dev/ttyUSB1');
   t.throws(() => sourceUriFromProfile({ path: '/dev/x', baud: 1, protocol: 'nmea' }), { code: 'SOURCE_URI' });
 });
+
+t.test('a session that throws on start is reported, not a crash', async (t) => {
+  const { ReconnectingSource } = await import('../../firmware-bridge/src/source/energy-source.js');
+  const { PassThrough } = await import('node:stream');
+  const clock = new ManualClock();
+  let opens = 0;
+  const source = new ReconnectingSource({
+    uri: 'test:x',
+    clock,
+    logger: silentLogger(),
+    link: { label: 'x', open: async () => (opens++, { stream: new PassThrough(), close: async () => undefined }) },
+    session: () => {
+      throw new Error('boom');
+    },
+  });
+  const statuses: SourceStatus[] = [];
+  source.events.on('status', (s) => statuses.push(s));
+  source.start();
+  await flush(5);
+  t.match(statuses.at(-1), { state: 'error', reason: /session failed to start: boom/, retryInMs: 250 });
+  clock.advance(250);
+  await flush(5);
+  t.equal(opens, 2, 'retried');
+  await source.stop();
+});

@@ -165,7 +165,11 @@ export class ReconnectingSource implements EnergySource {
     };
     this.status({ state: 'open', attempt: this.attempt });
     this.armStale(gen);
-    this.session = this.opts.session(stream, ctx);
+    try {
+      this.session = this.opts.session(stream, ctx);
+    } catch (err) {
+      this.down('error', `protocol session failed to start: ${describeError(err)}`);
+    }
   }
 
   private armStale(gen: number): void {
