@@ -46,7 +46,8 @@ export interface Store {
   /**
    * Run `fn` with `synchronous=NORMAL`: its commit is not fsync'd on its own but becomes durable with
    * the next FULL commit or checkpoint (WAL keeps order). Only for writes whose loss after a power cut
-   * is harmless (outbox acks: at worst a duplicate QoS 1 resend).
+   * is harmless (outbox acks: at worst a duplicate QoS 1 resend). Inside an open transaction it just
+   * runs `fn` (the enclosing commit is FULL).
    */
   relaxed<T>(fn: () => T): T;
   close(): void;
@@ -177,7 +178,8 @@ export function openStore(options: StoreOptions): Store {
     readonly: ro,
     schemaVersion,
     relaxed<T>(fn: () => T): T {
-      if (ro) return fn();
+      // Inside a caller's transaction the safety level cannot change (SQLite): the outer commit's applies.
+      if (ro || handle.inTransaction) return fn();
       handle.pragma('synchronous = NORMAL');
       try {
         return fn();

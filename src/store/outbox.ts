@@ -88,6 +88,8 @@ export class Outbox {
   private readonly ttlMs: number;
   private stmts: ReturnType<Outbox['prepare']> | undefined;
   private count = 0;
+  /** Set when a write ran inside a caller's transaction, which may still roll back. */
+  private mirrorUncertain = false;
   private bytes = 0;
   private readonly counters = { enqueued: 0, acked: 0, dropped: { overflow: 0, coalesced: 0, expired: 0 } };
 
@@ -124,6 +126,20 @@ export class Outbox {
     return this.stmts;
   }
 
+  /**
+   * Keep the in-memory count/bytes mirror exact. Writes inside a caller's transaction update it
+   * provisionally; the first call after that transaction ended re-reads the totals from disk.
+   */
+  private checkMirror(): void {
+    const db = this.store.db;
+    if (db.inTransaction) {
+      this.mirrorUncertain = true;
+    } else if (this.mirrorUncertain) {
+      this.mirrorUncertain = false;
+      this.resync();
+    }
+  }
+
   private wrap<T>(what: string, fn: () => T): T {
     try {
       return fn();
@@ -156,6 +172,7 @@ export class Outbox {
 
   /** Store a message durably; returns its id. Throws OUTBOX_FULL if the payload alone exceeds maxBytes. */
   enqueue(msg: EnqueueInput): number {
+    this.checkMirror();
     const size = msg.payload.byteLength;
     if (size > this.maxBytes) {
       throw new H3lixError('OUTBOX_FULL', `outbox message for ${msg.topic} is ${size} bytes, larger than outbox maxBytes ${this.maxBytes}`, {
@@ -230,6 +247,7 @@ export class Outbox {
 
   /** `ack` for several ids in one transaction. Returns how many were still present. */
   ackMany(ids: readonly number[]): number {
+    this.checkMirror();
     if (!ids.length) return 0;
     try {
       return this.store.relaxed(() =>
@@ -248,6 +266,7 @@ export class Outbox {
   /** Messages and payload bytes currently held. */
   size(): { messages: number; bytes: number } {
     void this.s;
+    this.checkMirror();
     return { messages: this.count, bytes: this.bytes };
   }
 
@@ -257,6 +276,7 @@ export class Outbox {
    * re-stamped to now instead, so a clock fix neither mass-expires nor immortalises them.
    */
   expire(): number {
+    this.checkMirror();
     const now = this.clock.now();
     if (now < PLAUSIBLE_WALL_MS) return 0;
     // Relaxed durability: an expiry lost to a power cut is simply redone.

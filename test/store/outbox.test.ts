@@ -125,3 +125,23 @@ t.test('TTL with an unset RTC: rows stamped before 2020 are re-stamped, not mass
   clock.advance(3_600_001);
   t.equal(outbox.expire(), 1, 'expires one TTL after the clock became plausible');
 });
+
+t.test('enqueue, ack and expire work inside a caller transaction and roll back with it', async (t) => {
+  const { outbox, store } = setup(t);
+  const id = outbox.enqueue({ topic: 'a', payload: bytes(2), qos: 1, retain: false });
+  store.db.transaction(() => {
+    outbox.enqueue({ topic: 'b', payload: bytes(3), qos: 1, retain: false });
+    outbox.ack(id);
+    outbox.expire();
+  })();
+  t.same(topics(outbox), ['b']);
+  t.equal(store.db.pragma('synchronous', { simple: true }), 2, 'still FULL');
+  t.throws(() =>
+    store.db.transaction(() => {
+      outbox.enqueue({ topic: 'c', payload: bytes(4), qos: 1, retain: false });
+      throw new Error('caller failed');
+    })(),
+  );
+  t.same(topics(outbox), ['b'], 'rolled back with the caller');
+  t.same(outbox.size(), { messages: 1, bytes: 3 }, 'size mirror re-read after the rollback');
+});
