@@ -204,3 +204,15 @@ t.test('requests queued while the worker restarts are served by the restarted wo
   t.ok(queued.every((o) => maxDiff(o, golden.cases[1]!.embedding) <= golden.tolerance), 'all 10 answered correctly after restart');
   t.equal(svc.stats().restarts, 1);
 });
+
+t.test('inferenceServiceFromConfig uses the instance section defaults (bundled sensor-encoder)', async (t) => {
+  const { inferenceServiceFromConfig } = await import('../../src/instance/inference/index.js');
+  const { defaultConfig } = await import('../../src/config/load.js');
+  const cfg = defaultConfig();
+  t.equal(cfg.instance.modelDir, 'models/sensor-encoder');
+  const svc = inferenceServiceFromConfig(cfg.instance, silentLogger());
+  t.teardown(() => svc.stop());
+  await svc.start();
+  t.equal(svc.manifest.name, 'sensor-encoder');
+  t.equal((await svc.embed(new Float32Array(20))).length, 16);
+});

@@ -83,3 +83,11 @@ t.test('resolveModelDir finds the bundled models from any working directory', as
   t.equal(resolveModelDir('/abs/x'), '/abs/x');
   t.equal(resolveModelDir('.', root + '/sensor-encoder'), join(root, 'sensor-encoder'));
 });
+
+t.test('loadEncoder gives the pure-TS forward of a committed model', async (t) => {
+  const { loadEncoder, encode: enc } = await import('../../src/instance/model/index.js');
+  const { manifest, encoder } = loadEncoder('models/sensor-encoder-ctx');
+  t.equal(manifest.contextDim, 16);
+  const c = readGolden(join(root, 'sensor-encoder-ctx')).cases[0]!;
+  t.ok(Math.max(...Array.from(enc(encoder, c.input, c.context), (v, i) => Math.abs(v - c.embedding[i]!))) <= 1e-6);
+});
