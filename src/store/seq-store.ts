@@ -20,6 +20,8 @@ export interface SeqStoreOptions {
  * before any seq in it is used, and after a restart counting resumes above the last reserved end.
  * So a seq never repeats across crashes or power loss; a crash skips at most `blockSize - 1` values
  * (receivers see a gap, which they must tolerate anyway). First seq is 1.
+ * Called inside a caller's transaction, a reservation commits with that transaction; if it rolls
+ * back, the next call outside any transaction notices and reserves again above every seq handed out.
  */
 export class SeqStore {
   private readonly store: Store;
@@ -27,6 +29,8 @@ export class SeqStore {
   private readonly blockSize: number;
   private last: number | undefined;
   private reserved = 0;
+  /** A block was reserved inside a caller's transaction, which may have rolled back. */
+  private reservationUncertain = false;
 
   constructor(options: SeqStoreOptions) {
     this.store = options.store;
@@ -47,12 +51,23 @@ export class SeqStore {
 
   /** The next seq (strictly greater than every seq ever returned for this sender). */
   next(): number {
+    const db = this.store.db;
+    if (this.reservationUncertain && !db.inTransaction) {
+      // The caller's transaction ended: if it rolled back, the reservation is gone; take a new one.
+      this.reservationUncertain = false;
+      try {
+        const row = db.prepare('SELECT value FROM counters WHERE name = ?').get(this.name) as { value: number } | undefined;
+        this.reserved = Math.min(this.reserved, row?.value ?? 0);
+      } catch (err) {
+        throw storeError(err, 'read seq reservation', this.store.path);
+      }
+    }
     let seq = (this.last ?? this.init()) + 1;
     if (seq > this.reserved) {
       // Read-and-reserve in one IMMEDIATE transaction: even a second process on the same data
       // directory (a mistake, but possible) continues above whatever was reserved meanwhile.
+      if (db.inTransaction) this.reservationUncertain = true;
       try {
-        const db = this.store.db;
         const base = db
           .transaction(() => {
             const row = db.prepare('SELECT value FROM counters WHERE name = ?').get(this.name) as { value: number } | undefined;

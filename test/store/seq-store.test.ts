@@ -110,3 +110,25 @@ t.test('two handles on one data directory never hand out the same seq', async (t
   }
   t.equal(seen.size, 80);
 });
+
+t.test('a reservation made inside a caller transaction that rolls back is re-made before the next seq', async (t) => {
+  const dir = t.testdir();
+  const a = openStore({ dataDir: dir });
+  const seq = new SeqStore({ store: a, sender: 'n', blockSize: 10 });
+  const inside: number[] = [];
+  t.throws(() =>
+    a.db.transaction(() => {
+      inside.push(seq.next(), seq.next());
+      throw new Error('caller failed');
+    })(),
+  );
+  t.same(inside, [1, 2]);
+  const after = seq.next();
+  t.equal(after, 3, 'numbering continues (1 and 2 may have been used)');
+  const reserved = (a.db.prepare("SELECT value FROM counters WHERE name = 'seq:n'").get() as { value: number }).value;
+  t.ok(reserved >= after, `durable reservation ${reserved} covers seq ${after} again`);
+  a.close();
+  const b = openStore({ dataDir: dir });
+  t.teardown(() => b.close());
+  t.ok(new SeqStore({ store: b, sender: 'n' }).next() > after, 'restart continues above');
+});
