@@ -216,3 +216,20 @@ t.test('inferenceServiceFromConfig uses the instance section defaults (bundled s
   t.equal(svc.manifest.name, 'sensor-encoder');
   t.equal((await svc.embed(new Float32Array(20))).length, 16);
 });
+
+t.test('a model onnxruntime refuses is MODEL_INVALID; a wrong context width is DATA_INVALID', async (t) => {
+  const { sha256Hex } = await import('../../src/instance/model/manifest.js');
+  const dir = t.testdir();
+  cpSync(sensorDir, dir, { recursive: true });
+  const junk = new Uint8Array(256).map((_, i) => (i * 37) & 0xff);
+  writeFileSync(join(dir, 'model.onnx'), junk);
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { sha256: string };
+  m.sha256 = sha256Hex(junk);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+  const bad = new InferenceService({ modelDir: dir, logger: silentLogger() });
+  t.teardown(() => bad.stop());
+  await t.rejects(bad.start(), { code: 'MODEL_INVALID' });
+
+  const svc = await started(t, { modelDir: ctxDir });
+  await t.rejects(svc.embed(new Float32Array(20), new Float32Array(3)), { code: 'DATA_INVALID', message: /context/ });
+});

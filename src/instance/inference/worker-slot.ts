@@ -37,7 +37,6 @@ export class WorkerSlot {
   private readonly worker: Worker;
   private readonly onDeath: (slot: WorkerSlot, err: H3lixError) => void;
   private readyWaiter: { resolve(): void; reject(err: H3lixError): void } | undefined;
-  private terminating = false;
 
   constructor(manifest: ModelManifest, bytes: Uint8Array, intraOpThreads: number, onDeath: (slot: WorkerSlot, err: H3lixError) => void) {
     this.manifest = manifest;
@@ -81,7 +80,6 @@ export class WorkerSlot {
 
   /** Stop the thread; a running batch is rejected. */
   async terminate(): Promise<void> {
-    this.terminating = true;
     this.alive = false;
     const busy = this.busy;
     this.busy = undefined;
@@ -112,8 +110,7 @@ export class WorkerSlot {
   }
 
   private die(err: H3lixError): void {
-    if (!this.alive && this.terminating) return;
-    if (!this.alive) return;
+    if (!this.alive) return; // already terminated on purpose, or a second event for the same death
     this.alive = false;
     this.readyWaiter?.reject(err);
     this.readyWaiter = undefined;
