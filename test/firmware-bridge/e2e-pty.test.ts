@@ -145,3 +145,17 @@ t.test('tcp:// source (serial-over-TCP bridge) reads VE.Direct from a socket', a
   t.match(res.stdout, /batt 26\.10 V \+1\.20 A {2}soc 95\.5%/);
   t.equal(res.stdout.trim().split('\n').length, 2);
 });
+
+t.test('emulator on an existing serial device (--device): a pty made outside the emulator', async (t) => {
+  const { spawnPtyPair } = await import('../../firmware-bridge/src/emulator/pty.js');
+  const pair = await spawnPtyPair(join(t.testdir(), 'ttyExt'));
+  t.teardown(() => pair.close());
+  const emu = new Emulator({ protocol: 'vedirect', device: pair.peer, tickMs: 50, speed: 60, clock: systemClock, logger: silentLogger() });
+  await emu.start();
+  t.teardown(() => emu.stop());
+  t.equal(emu.path, pair.peer);
+  const res = await cli(['energy', 'watch', '--source', `vedirect:${pair.path}`, '--count', '2', '--json', '--timeout', '10']);
+  t.equal(res.code, 0, res.stderr);
+  t.equal(res.stdout.trim().split('\n').length, 2);
+  await t.rejects(spawnPtyPair('/nonexistent-dir/tty'), { code: 'SERIAL_UNAVAILABLE' });
+});
