@@ -80,6 +80,19 @@ t.test('timeouts, memory bounds and eviction', async (t) => {
   t.throws(() => asm.add('n1', splitPayload(randomBytes(20_000), 5000)[0]!), { code: 'WIRE_OVERSIZE', message: /exceeds 10000/ });
 });
 
+t.test('one flooding sender evicts only its own partial payloads', async (t) => {
+  const clock = new ManualClock();
+  const asm = new ChunkAssembler({ clock, maxPending: 16, maxPendingPerSender: 2 });
+  const victim = splitPayload(randomBytes(1000), 600);
+  asm.add('victim', victim[0]!);
+  for (let i = 0; i < 10; i++) {
+    clock.advance(1);
+    asm.add('flood', splitPayload(randomBytes(1000), 600)[0]!);
+  }
+  t.equal(asm.pendingCount(), 3, 'victim 1 + flooder capped at 2');
+  t.same(asm.add('victim', victim[1]!)?.length, 1000, "the victim's payload still completes");
+});
+
 function chunkBody(id: Uint8Array, index: number, total: number, size: number, data: Uint8Array): Uint8Array {
   const w = new CborWriter();
   w.head(4, 5);

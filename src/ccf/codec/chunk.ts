@@ -70,6 +70,11 @@ export interface ChunkAssemblerOptions {
   maxPending?: number;
   /** Most bytes buffered over all pending payloads (oldest evicted beyond). Default 8 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Most payloads one sender may have pending; beyond it that sender's own oldest is evicted, so one
+   * flooding sender cannot push out everyone else's partial payloads. Default 4.
+   */
+  maxPendingPerSender?: number;
 }
 
 interface Pending {
@@ -80,6 +85,7 @@ interface Pending {
   received: number;
   bytes: number;
   id: Uint8Array;
+  from: string;
 }
 
 /** Reassembles chunk bodies per (sender, id) with bounded memory and timeouts (no timers held). */
@@ -90,6 +96,7 @@ export class ChunkAssembler {
   private readonly maxPayloadBytes: number;
   private readonly maxPending: number;
   private readonly maxBufferedBytes: number;
+  private readonly maxPendingPerSender: number;
   /** Recently completed (sender, id) keys: late duplicate chunks must not deliver a payload twice. */
   private readonly completed = new Set<string>();
   /** Incomplete payloads dropped by timeout or memory bound. */
@@ -100,6 +107,7 @@ export class ChunkAssembler {
     this.maxPayloadBytes = options.maxPayloadBytes ?? 4 * 1024 * 1024;
     this.maxPending = options.maxPending ?? 16;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.maxPendingPerSender = options.maxPendingPerSender ?? 4;
   }
 
   /** Bytes currently buffered. */
@@ -125,11 +133,18 @@ export class ChunkAssembler {
     this.dropped++;
   }
 
-  private evictOldest(): void {
+  /** Evict the oldest pending payload (of `from` only, when given). */
+  private evictOldest(from?: string): void {
     let oldest: string | undefined;
     let at = Infinity;
-    for (const [k, p] of this.pending) if (p.started < at) [oldest, at] = [k, p.started];
+    for (const [k, p] of this.pending) if ((from === undefined || p.from === from) && p.started < at) [oldest, at] = [k, p.started];
     if (oldest !== undefined) this.drop(oldest);
+  }
+
+  private pendingOf(from: string): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.from === from) n++;
+    return n;
   }
 
   /**
@@ -153,8 +168,9 @@ export class ChunkAssembler {
     if (p && (p.total !== c.total || p.size !== c.size)) throw new WireError('WIRE_CHUNK', `chunk ${c.index} disagrees with earlier chunks on total/size`);
     if (p?.parts[c.index]) return undefined; // duplicate (QoS 1)
     if (!p) {
+      while (this.pendingOf(from) >= this.maxPendingPerSender) this.evictOldest(from);
       while (this.pending.size >= this.maxPending) this.evictOldest();
-      p = { started: this.options.clock.monotonic(), total: c.total, size: c.size, parts: new Array<Uint8Array | undefined>(c.total), received: 0, bytes: 0, id: c.id };
+      p = { started: this.options.clock.monotonic(), total: c.total, size: c.size, parts: new Array<Uint8Array | undefined>(c.total), received: 0, bytes: 0, id: c.id, from };
       this.pending.set(k, p);
     }
     if (p.bytes + c.data.length > p.size) {
