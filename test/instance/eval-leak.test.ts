@@ -16,22 +16,22 @@ import { decodeCbor, isDecodedMap } from '../../src/ccf/codec/cbor.js';
 
 const csv = join(import.meta.dirname, '..', '..', 'models', 'datasets', 'sensor-vibration.csv');
 
-/** Byte patterns of a value: float32 LE/BE (4 bytes) and float64 LE/BE (8 bytes), as hex. */
-function patterns(v: number): string[] {
-  const out: string[] = [];
-  const b4 = Buffer.alloc(4);
-  const b8 = Buffer.alloc(8);
+/** Byte patterns of a value: float32 LE/BE (as uint32 read LE) and float64 LE/BE (as uint64 read LE). */
+function patterns(v: number): { p4: number[]; p8: bigint[] } {
+  const p4: number[] = [];
+  const p8: bigint[] = [];
+  const b = Buffer.alloc(8);
   for (const x of new Set([v, Math.fround(v)])) {
-    b4.writeFloatLE(x);
-    out.push(b4.toString('hex'));
-    b4.writeFloatBE(x);
-    out.push(b4.toString('hex'));
-    b8.writeDoubleLE(x);
-    out.push(b8.toString('hex'));
-    b8.writeDoubleBE(x);
-    out.push(b8.toString('hex'));
+    b.writeFloatLE(x);
+    p4.push(b.readUInt32LE(0));
+    b.writeFloatBE(x);
+    p4.push(b.readUInt32LE(0));
+    b.writeDoubleLE(x);
+    p8.push(b.readBigUInt64LE(0));
+    b.writeDoubleBE(x);
+    p8.push(b.readBigUInt64LE(0));
   }
-  return out;
+  return { p4, p8 };
 }
 
 /** Decimal renderings long enough not to match by chance. */
@@ -41,23 +41,25 @@ function decimals(v: number): string[] {
 }
 
 class Scanner {
-  private readonly hex4 = new Set<string>();
-  private readonly hex8 = new Set<string>();
+  private readonly p4 = new Set<number>();
+  private readonly p8 = new Set<bigint>();
   private readonly text: string[] = [];
   constructor(values: Iterable<number>) {
     for (const v of values) {
       if (!Number.isFinite(v) || Number.isInteger(v)) continue; // integers (0, 1, counts) are not secrets
-      for (const p of patterns(v)) (p.length === 8 ? this.hex4 : this.hex8).add(p);
+      const { p4, p8 } = patterns(v);
+      for (const p of p4) this.p4.add(p);
+      for (const p of p8) this.p8.add(p);
       this.text.push(...decimals(v));
     }
   }
   /** Indices of matches in `hay` (byte patterns) and decimal strings found in its printable runs. */
   scan(hay: Uint8Array): string[] {
     const hits: string[] = [];
-    const h = Buffer.from(hay).toString('hex');
-    for (let i = 0; i + 8 <= h.length; i += 2) {
-      if (this.hex4.has(h.slice(i, i + 8))) hits.push(`f32@${i / 2}`);
-      if (i + 16 <= h.length && this.hex8.has(h.slice(i, i + 16))) hits.push(`f64@${i / 2}`);
+    const b = Buffer.from(hay);
+    for (let i = 0; i + 4 <= b.length; i++) {
+      if (this.p4.has(b.readUInt32LE(i))) hits.push(`f32@${i}`);
+      if (i + 8 <= b.length && this.p8.has(b.readBigUInt64LE(i))) hits.push(`f64@${i}`);
     }
     const printable = Buffer.from(hay).toString('latin1').match(/[\x20-\x7e]{3,}/g)?.join('\u0000') ?? '';
     for (const s of this.text) if (printable.includes(s)) hits.push(`text:${s}`);
