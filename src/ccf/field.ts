@@ -191,7 +191,8 @@ export class CcfField {
     let best: OriginPoint[] | undefined;
     for (const [, list] of [...byDim].sort((a, b) => a[0] - b[0])) if (!best || list.length > best.length) best = list;
     if (!best) return undefined;
-    return robustCombine(best, cfg);
+    // default the share cap for config objects built by hand (older callers without the key)
+    return robustCombine(best, { ...cfg, maxOriginShare: cfg.maxOriginShare ?? 0.1 });
   }
 
   /** Drop origins whose newest hlc.wall is older than retentionSeconds; returns origins removed. */
