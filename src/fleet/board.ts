@@ -126,7 +126,7 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     let client: MqttClient | undefined;
     try {
-      client = await mqtt.connectAsync(url, { clientId: requestId, username, password, reconnectPeriod: 0, connectTimeout: o.attemptTimeoutMs ?? 5000, protocolVersion: 4, clean: true });
+      client = await connectWithin(o, url, { clientId: requestId, username, password, reconnectPeriod: 0, connectTimeout: o.attemptTimeoutMs ?? 5000, protocolVersion: 4, clean: true });
       const answer = await roundTrip(o, client, `${root}provision/response/${requestId}`, `${root}provision/request/${requestId}`, bytes, req);
       if (answer) return answer;
       lastError = 'no answer';
@@ -134,7 +134,7 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
       if (err instanceof H3lixError && err.code === 'PROVISION_REJECTED') throw err;
       lastError = describeError(err);
     } finally {
-      if (client) await client.endAsync(true).catch(() => undefined);
+      client?.end(true);
     }
     o.logger.warn({ attempt, maxAttempts, requestId, error: lastError }, 'provisioning attempt failed; retrying');
     if (attempt === maxAttempts) break;
@@ -143,6 +143,29 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
     backoff = Math.min(backoff * 2, o.maxBackoffMs ?? 30_000);
   }
   throw new H3lixError('PROVISION_TIMEOUT', `no provisioner answered after ${maxAttempts} attempts (${lastError})`, { retryable: true });
+}
+
+/** mqtt.connect settled by CONNACK, error, close or the attempt timeout (connectAsync can hang on a bare close). */
+function connectWithin(o: ProvisionBoardOptions, url: string, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, options);
+    const fail = (why: string) => {
+      o.clock.clearTimeout(timer);
+      client.removeAllListeners('connect');
+      client.end(true);
+      reject(new H3lixError('BROKER_UNAVAILABLE', `cannot connect to ${url}: ${why}`, { retryable: true }));
+    };
+    const timer = o.clock.setTimeout(() => fail('timed out'), o.attemptTimeoutMs ?? 5000);
+    client.once('connect', () => {
+      o.clock.clearTimeout(timer);
+      client.removeAllListeners('error');
+      client.removeAllListeners('close');
+      client.on('error', (err) => o.logger.debug({ err: err.message }, 'provisioning connection error'));
+      resolve(client);
+    });
+    client.once('error', (err) => fail(err.message));
+    client.once('close', () => fail('connection closed'));
+  });
 }
 
 function roundTrip(o: ProvisionBoardOptions, client: MqttClient, responseTopic: string, requestTopic: string, bytes: Uint8Array, req: ProvisionRequest): Promise<ProvisionedBoard | undefined> {

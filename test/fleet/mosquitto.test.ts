@@ -53,7 +53,7 @@ t.test('fleet on a real Mosquitto with the generated ACL and password files', { 
   const prov = await startProvisioner(fd, m.url, logger, { auth: 'password' });
   t.teardown(() => prov.stop());
 
-  const boards: Board[] = await Promise.all(Array.from({ length: 50 }, (_, i) => provisionOne(fd, join(dir, `b${i}`), m.url, logger, { auth: 'password' })));
+  const boards: Board[] = await Promise.all(Array.from({ length: 50 }, (_, i) => provisionOne(fd, join(dir, `b${i}`), m.url, logger, { auth: 'password', timeoutMs: 15_000 })));
   t.equal(new Set(boards.map((b) => b.identity.nodeId)).size, 50, '50 distinct identities through Mosquitto');
 
   // Regenerate the auth files with the provisioned nodes and reload Mosquitto (SIGHUP).

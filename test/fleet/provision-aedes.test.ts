@@ -17,7 +17,7 @@ t.test('50 boards provision through one provisioner on the embedded aedes broker
   const prov = await startProvisioner(fd, sb.broker.url, logger);
   t.teardown(() => prov.stop());
 
-  const boards: Board[] = await Promise.all(Array.from({ length: 50 }, (_, i) => provisionOne(fd, join(dir, `b${i}`), sb.broker.url, logger)));
+  const boards: Board[] = await Promise.all(Array.from({ length: 50 }, (_, i) => provisionOne(fd, join(dir, `b${i}`), sb.broker.url, logger, { timeoutMs: 15_000 })));
   const ids = new Set(boards.map((b) => b.result.certificate.nodeId));
   t.equal(ids.size, 50, 'every board has a distinct identity');
   t.ok(boards.every((b) => b.result.fresh && b.result.certificate.nodeId === b.identity.nodeId), 'each certificate is for its own identity');
