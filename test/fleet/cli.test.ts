@@ -121,6 +121,13 @@ t.test('manual approval, revoke and signed commands through the CLI', async (t) 
   await until(() => node.disconnected || !node.connected, 3000, 'revoked node disconnected');
   t.pass('broker disconnected the revoked node');
   t.equal((await cli(['fleet', 'revoke', aId, '--fleet-dir', fd.dir])).code, 65, 'revoking twice is refused');
+  const serve = await cli(['fleet', 'serve', '--fleet-dir', fd.dir, '--broker', sb.broker.url, '--duration-ms', '200', '--log-level', 'warn']);
+  t.equal(serve.code, 0, serve.stderr);
+  t.match(serve.stdout, /provisioner stopped: 0 accepted/);
+  const down = await cli(['fleet', 'serve', '--fleet-dir', fd.dir, '--broker', 'mqtt://127.0.0.1:1', '--duration-ms', '200']);
+  t.equal(down.code, 69, 'broker down exits UNAVAILABLE');
+  const help = await cli(['fleet', '--help']);
+  t.match(help.stdout, /init.*\n[\s\S]*serve[\s\S]*approve[\s\S]*acl[\s\S]*revoke[\s\S]*cmd/);
   const list = await cli(['fleet', 'list', '--fleet-dir', fd.dir]);
   t.match(list.stdout, new RegExp(`node +${aId}.*revoked`));
 });
