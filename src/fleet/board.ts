@@ -222,6 +222,11 @@ function accept(o: ProvisionBoardOptions, req: ProvisionRequest, payload: Uint8A
     provisionedAt: o.clock.now(),
   };
   if (typeof secrets.brokerPassword === 'string') credentials.brokerPassword = secrets.brokerPassword;
+  else if (req.renew) {
+    // Renewal keeps the broker password the provisioner already knows.
+    const previous = readCredentials(o.dataDir)?.brokerPassword;
+    if (previous !== undefined) credentials.brokerPassword = previous;
+  }
   writeCredentials(o.dataDir, credentials);
   o.logger.info({ nodeId: certificate.nodeId, serial: certificate.serial, notAfter: new Date(certificate.notAfter).toISOString() }, 'provisioned: certificate stored');
   return { certificate, certBytes: res.cert, credentials, fresh: true };

@@ -72,7 +72,9 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
   const serial = (existing?.serial ?? 0) + 1;
   const notAfter = now + Math.round(policy.certLifetimeDays * DAY);
   const cert = issueCertificate({ fleet: fd.fleet, nodeId: req.nodeId, publicKey: req.publicKey, boxKey: req.boxKey, roles, serial, notBefore: now - 60_000, notAfter }, fd.fleetSigner());
-  const brokerPassword = randomBrokerPassword();
+  // A renewal keeps the broker password: Mosquitto's password file holds its hash until regenerated.
+  const keepPassword = req.renew && existing !== undefined;
+  const brokerPassword = keepPassword ? undefined : randomBrokerPassword();
   const record: NodeRecord = {
     nodeId: req.nodeId,
     cert: Buffer.from(cert).toString('base64'),
@@ -81,7 +83,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     batch,
     board: req.board,
     issuedAt: now,
-    brokerPasswordHash: mosquittoPasswordHash(brokerPassword),
+    brokerPasswordHash: brokerPassword === undefined ? existing!.brokerPasswordHash : mosquittoPasswordHash(brokerPassword),
   };
   const response: ProvisionResponse = {
     requestId: req.requestId,
@@ -89,8 +91,8 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     status: 'accepted',
     cert,
     config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config },
-    sealed: sealSecrets({ brokerPassword }, req.boxKey),
   };
+  if (brokerPassword !== undefined) response.sealed = sealSecrets({ brokerPassword }, req.boxKey);
   return consumedBatch ? { kind: 'accept', response, record, consumedBatch } : { kind: 'accept', response, record };
 }
 

@@ -36,6 +36,8 @@ t.test('certificate rotation before expiry without downtime', async (t) => {
   t.ok(renewed.certificate.notAfter >= board.result.certificate.notAfter);
   t.equal(readCredentials(board.dataDir)?.cert, Buffer.from(renewed.certBytes).toString('base64'), 'stored atomically');
   t.equal(fd.claimState('b1')?.uses, 1, 'renewal does not use the claim');
+  t.equal(renewed.credentials.brokerPassword, board.result.credentials.brokerPassword, 'renewal keeps the Mosquitto password (its hash is in the password file)');
+  t.equal(fd.node(board.identity.nodeId)?.serial, 2);
   await until(() => resolver.certificate(board.identity.nodeId)?.serial === 2, 2000, 'rotated certificate');
   t.ok(node.connected, 'the node connection stayed up');
   await node.publishAsync(`h3lix/v1/${fd.fleet}/ccf/delta/${board.identity.nodeId}`, Buffer.from([1]), { qos: 1 });
