@@ -124,3 +124,32 @@ t.test('revocation set: signed, monotonic; revoked origins stop counting in the 
   t.ok(Math.abs(v[1]!) < 1e-6, `value unaffected by the revoked origin (${Array.from(v).join(',')})`);
   t.ok(source.origins().includes('nbad'), 'without the filter the revoked origin is held in the field');
 });
+
+t.test('provisioner rules: board template and allow-list, renewal, lost answers', async (t) => {
+  const { makeFleet } = await import('./fixtures.js');
+  const { decide, commitDecision } = await import('../../src/fleet/provisioner-rules.js');
+  const { claimBinding } = await import('../../src/fleet/provision-protocol.js');
+  const { readBoardImage } = await import('../../src/fleet/board-files.js');
+  const fd = makeFleet(t.testdir(), { boards: ['rpi-4', 'rpi-5'], uses: 5 });
+  const image = readBoardImage(fd.path('image', 'b1'));
+  const claim = new Uint8Array(Buffer.from(image.claim.claim, 'base64'));
+  const claimSigner = createSigner({ seed: new Uint8Array(Buffer.from(image.claim.claimSeed, 'base64')), publicKey: new Uint8Array(0) });
+  const pair = generateKeyPair();
+  const box = nacl.box.keyPair();
+  const nodeId = nodeIdFromPublicKey(pair.publicKey);
+  const nonce = new Uint8Array(16);
+  const req = (board: string, renew = false) => ({ nodeId, requestId: 'r1', publicKey: pair.publicKey, boxKey: box.publicKey, board, versions: {}, nonce, claim: renew ? undefined : claim, claimSig: renew ? undefined : claimSigner.sign(claimBinding(nodeId, 'r1', nonce, pair.publicKey, box.publicKey)), renew });
+  const policy = { certLifetimeDays: 1, allowBoards: [], config: {} };
+  const now = Date.now();
+  t.match(decide(fd, req('jetson'), policy, now), { kind: 'reject', code: 'BOARD_NOT_ALLOWED' }, 'claim template');
+  t.match(decide(fd, req('rpi-5'), { ...policy, allowBoards: ['rpi-4'] }, now), { kind: 'reject', code: 'BOARD_NOT_ALLOWED' }, 'fleet allow-list');
+  t.match(decide(fd, req('rpi-4', true), policy, now), { kind: 'reject', code: 'UNKNOWN_NODE' }, 'renewal before provisioning');
+  const first = decide(fd, req('rpi-4'), policy, now);
+  t.equal(first.kind, 'accept');
+  if (first.kind === 'accept') commitDecision(fd, first);
+  const again = decide(fd, req('rpi-4'), policy, now);
+  t.ok(again.kind === 'accept' && again.consumedBatch === undefined, 'a lost answer is re-issued without using the claim again');
+  const renewal = decide(fd, req('rpi-4', true), policy, now);
+  t.ok(renewal.kind === 'accept' && renewal.record.serial === 2 && renewal.response.sealed === undefined, 'renewal: serial 2, no new secret');
+  t.match(decide(fd, req('rpi-4', true), policy, now + 2 * 86_400_000), { kind: 'reject', code: 'CERT_EXPIRED' }, 'renewal after expiry needs a claim');
+});
