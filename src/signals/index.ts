@@ -13,3 +13,5 @@ export {
 } from './accountant.js';
 export { SignalAccumulator, type SignalAccumulatorOptions, type ReleaseResult, type ReleasedSignal, type KeyStats } from './accumulator.js';
 export { SignalPublisher, type SignalPublisherOptions, type LocalContributionSink } from './publisher.js';
+export { secureRng } from './secure-rng.js';
+export { createLearningStack, type LearningStack, type LearningStackOptions, type LearningField } from './learning-stack.js';
