@@ -130,7 +130,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const url = opts.brokerUrl ?? config.broker.url ?? embedded?.url;
     if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
 
-    const death: Presence = { v: 1, online: false, node: nodeId, fleet, ts: 0 };
+    const death: Presence = { v: 1, online: false, node: nodeId, fleet, ts: 0, publicKey: Buffer.from(identity.signing.publicKey).toString('base64') };
     const transport = new Transport({
       url,
       clientId: `h3lix-${fleet}-${nodeId}`.slice(0, 128),

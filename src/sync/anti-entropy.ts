@@ -20,6 +20,9 @@ export interface LocalSummary {
  * - `jitterMs`: the response window. Owners answer for their own origin within [0, J/4); relays
  *   answer for other origins within [J, 2J) if nobody covered them first; wants go out after [2J, 3J)
  *   if a peer still claims versions we lack. Default 400.
+ * - `settleMs`: answer only for versions we have held at least this long: a peer whose digest lags a
+ *   version we got 50 ms ago is most likely still receiving it (the live delta is in flight), and
+ *   answering would multiply traffic by the fleet size. Default 3 × jitterMs.
  * - `random`: default Math.random (tests inject a seeded one).
  */
 export interface AntiEntropyOptions {
@@ -29,6 +32,7 @@ export interface AntiEntropyOptions {
   respond: (need: VersionVector) => void;
   want: () => void;
   jitterMs?: number;
+  settleMs?: number;
   random?: () => number;
 }
 
@@ -56,6 +60,8 @@ export class AntiEntropy {
   private relayTimer: TimerHandle | undefined;
   private wantTimer: TimerHandle | undefined;
   private stopped = false;
+  /** origin → [version, monotonic ms when first seen locally], ascending, bounded. */
+  private readonly history = new Map<string, Array<readonly [number, number]>>();
 
   constructor(opts: AntiEntropyOptions) {
     this.opts = opts;
@@ -63,6 +69,36 @@ export class AntiEntropy {
 
   private get jitter(): number {
     return this.opts.jitterMs ?? 400;
+  }
+
+  private get settle(): number {
+    return this.opts.settleMs ?? 3 * this.jitter;
+  }
+
+  /** Sample our sync vector (call when it advances); returns the current summary. */
+  touch(): LocalSummary {
+    const local = this.opts.local();
+    const now = this.opts.clock.monotonic();
+    for (const [o, v] of Object.entries(local.sync)) {
+      let h = this.history.get(o);
+      if (!h) this.history.set(o, (h = []));
+      const last = h[h.length - 1];
+      if (!last || v > last[0]) {
+        h.push([v, now]);
+        // keep the newest entries; older ones collapse into the oldest kept (still settled)
+        if (h.length > 32) h.splice(0, h.length - 32);
+      }
+    }
+    return local;
+  }
+
+  /** Highest version of `origin` we have held for at least settleMs (0 when none). */
+  private settled(origin: string, now: number): number {
+    const h = this.history.get(origin);
+    if (!h) return 0;
+    let best = 0;
+    for (const [v, at] of h) if (now - at >= this.settle) best = v;
+    return best;
   }
 
   private rand(): number {
@@ -74,7 +110,7 @@ export class AntiEntropy {
     if (this.stopped || peer === this.opts.self) return;
     this.stats.digestsSeen++;
     this.peers.set(peer, { ...vv });
-    const local = this.opts.local();
+    const local = this.touch();
     if (digest !== undefined && digest === local.digest) {
       this.lagging.delete(peer);
       return;
@@ -84,7 +120,7 @@ export class AntiEntropy {
       this.lagging.set(peer, { ...vv });
       if (ahead.includes(this.opts.self)) this.armOwn();
       if (ahead.some((o) => o !== this.opts.self)) this.armRelay();
-    }
+    } else this.lagging.delete(peer);
     if (aheadOf(vv, local.sync).length) this.armWant();
   }
 
@@ -96,7 +132,7 @@ export class AntiEntropy {
 
   /** Coverage of a delta seen on the wire (ours or anyone's): every online peer received it too. */
   onCoverage(ranges: CoverageRanges): void {
-    for (const vv of [...this.lagging.values(), ...this.peers.values()]) {
+    for (const vv of this.lagging.values()) {
       for (const [o, [base, upto]] of Object.entries(ranges)) {
         const have = vv[o] ?? 0;
         if (have >= base && upto > have) vv[o] = upto;
@@ -104,20 +140,20 @@ export class AntiEntropy {
     }
   }
 
-  private armOwn(): void {
-    if (this.ownTimer) return;
+  private armOwn(extra = 0): void {
+    if (this.ownTimer || this.stopped) return;
     this.ownTimer = this.opts.clock.setTimeout(() => {
       this.ownTimer = undefined;
       this.fire(true);
-    }, this.rand() * (this.jitter / 4));
+    }, extra + this.rand() * (this.jitter / 4));
   }
 
-  private armRelay(): void {
-    if (this.relayTimer) return;
+  private armRelay(extra = 0): void {
+    if (this.relayTimer || this.stopped) return;
     this.relayTimer = this.opts.clock.setTimeout(() => {
       this.relayTimer = undefined;
       this.fire(false);
-    }, this.jitter + this.rand() * this.jitter);
+    }, extra + this.jitter + this.rand() * this.jitter);
   }
 
   private armWant(): void {
@@ -125,7 +161,7 @@ export class AntiEntropy {
     this.wantTimer = this.opts.clock.setTimeout(() => {
       this.wantTimer = undefined;
       if (this.stopped) return;
-      const local = this.opts.local();
+      const local = this.touch();
       for (const vv of this.peers.values()) {
         if (aheadOf(vv, local.sync).length) {
           this.stats.wants++;
@@ -133,14 +169,16 @@ export class AntiEntropy {
           return;
         }
       }
-    }, 2 * this.jitter + this.rand() * this.jitter);
+    }, this.settle + this.rand() * this.jitter);
   }
 
   /** Compute what lagging peers still miss and send it (own origin only, or everything). */
   private fire(ownOnly: boolean): void {
     if (this.stopped) return;
-    const local = this.opts.local();
+    const local = this.touch();
+    const now = this.opts.clock.monotonic();
     const need: VersionVector = {};
+    let unsettled = false;
     for (const [peer, vv] of this.lagging) {
       const ahead = aheadOf(local.sync, vv);
       if (!ahead.length) {
@@ -148,9 +186,18 @@ export class AntiEntropy {
         continue;
       }
       for (const o of ahead) {
-        if (ownOnly && o !== this.opts.self) continue;
+        if (ownOnly !== (o === this.opts.self)) continue;
+        if ((vv[o] ?? 0) >= this.settled(o, now)) {
+          unsettled = true; // what it lacks is recent: probably in flight to it right now
+          continue;
+        }
         need[o] = Math.min(need[o] ?? Number.MAX_SAFE_INTEGER, vv[o] ?? 0);
       }
+    }
+    if (unsettled) {
+      // look again once those versions have settled (the peer's next digest may clear it first)
+      if (ownOnly) this.armOwn(this.settle);
+      else this.armRelay(this.settle);
     }
     if (!Object.keys(need).length) {
       this.stats.suppressed++;

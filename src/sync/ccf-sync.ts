@@ -38,6 +38,8 @@ export interface SyncCounters {
   /** Contributions that changed the field (a duplicate never counts twice). */
   applied: number;
   rejected: Partial<Record<ErrorCode, number>>;
+  /** Messages first rejected WIRE_UNKNOWN_SENDER and accepted once the sender's birth arrived. */
+  recoveredUnknown: number;
   deltasSent: number;
   digestsSent: number;
   wantsSent: number;
@@ -51,7 +53,8 @@ export interface SyncCounters {
  * - `kick()`: wake the outbox pump after an enqueue. Required.
  * - `debounceMs`: delay before a local change is published. Default 250 (config sync.debounceMs).
  * - `digestIntervalMs`: periodic retained digest. Default 10000 (config sync.digestIntervalMs).
- * - `digestDebounceMs`: delay of the digest after a change. Default max(debounceMs, 100).
+ * - `digestDebounceMs`: delay of the digest after a change. Default max(4 × debounceMs, 500): digests
+ *   only drive anti-entropy, and every digest costs each peer a signature check.
  * - `maxMessageBytes`: largest payload; deltas are split by contribution below it. Default 131072.
  * - `quantization`: wire quantization. Default int8.
  * - `jitterMs`: anti-entropy response window. Default 400.
@@ -92,7 +95,7 @@ export interface CcfSyncOptions {
  * receive path. Bad input is counted per WireError code and never throws out of the handler.
  */
 export class CcfSync {
-  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0 };
+  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0 };
   readonly topics: Topics;
   readonly sync = new SyncVector();
   private readonly o: CcfSyncOptions;
@@ -102,6 +105,14 @@ export class CcfSync {
   private digestTimer: TimerHandle | undefined;
   private periodicTimer: TimerHandle | undefined;
   private offs: Array<() => void> = [];
+  /**
+   * Messages from senders whose key is not known yet, parked (bounded: 16 per sender, 512 in all,
+   * 10 s) and re-run once their birth arrives. Brokers do not order a retained birth before the same
+   * client's later publishes on other topics (aedes stores the retained message first), so without
+   * this a new peer's first deltas would wait for anti-entropy.
+   */
+  private readonly parked = new Map<string, Array<{ topic: string; payload: Uint8Array; at: number }>>();
+  private parkedCount = 0;
   private running = false;
 
   constructor(o: CcfSyncOptions) {
@@ -171,6 +182,7 @@ export class CcfSync {
       this.sync.raise(self, this.o.field.localVersion());
       this.armDelta();
     }
+    this.ae.touch();
     try {
       const both = () => {
         this.o.persist?.(changed);
@@ -201,7 +213,7 @@ export class CcfSync {
     this.digestTimer = this.o.clock.setTimeout(() => {
       this.digestTimer = undefined;
       this.publishDigest();
-    }, this.o.digestDebounceMs ?? Math.max(this.o.debounceMs ?? 250, 100));
+    }, this.o.digestDebounceMs ?? Math.max(4 * (this.o.debounceMs ?? 250), 500));
   }
 
   private armPeriodic(): void {
@@ -295,6 +307,7 @@ export class CcfSync {
         this.counters.applied += changed.length;
         const advanced = this.sync.cover(d.cover);
         this.ae.onCoverage(d.cover);
+        if (advanced.length) this.ae.touch();
         if (advanced.length && !changed.length) {
           this.saveState();
           this.armDigest();
@@ -308,18 +321,55 @@ export class CcfSync {
       }
     } catch (err) {
       this.reject(err, topic);
+      if (err instanceof WireError && err.code === 'WIRE_UNKNOWN_SENDER') this.park(t.node, topic, payload);
+    }
+  }
+
+  private park(node: string, topic: string, payload: Uint8Array): void {
+    const now = this.o.clock.monotonic();
+    let list = this.parked.get(node);
+    if (!list) {
+      if (this.parked.size >= 64) return;
+      this.parked.set(node, (list = []));
+    }
+    while (list.length && now - list[0]!.at > 10_000) {
+      list.shift();
+      this.parkedCount--;
+    }
+    if (list.length >= 16 || this.parkedCount >= 512) return;
+    list.push({ topic, payload, at: now });
+    this.parkedCount++;
+  }
+
+  private unpark(node: string): void {
+    const list = this.parked.get(node);
+    if (!list) return;
+    this.parked.delete(node);
+    this.parkedCount -= list.length;
+    const now = this.o.clock.monotonic();
+    for (const m of list) {
+      if (now - m.at > 10_000) continue;
+      const before = this.counters.accepted;
+      this.counters.received--;
+      this.counters.bytesReceived -= m.payload.length;
+      this.onMessage(m.topic, m.payload);
+      if (this.counters.accepted > before) this.counters.recoveredUnknown++;
     }
   }
 
   private onPresence(node: string, payload: Uint8Array): void {
     const p = decodePresence(payload);
     if (p.node !== node || p.fleet !== this.o.fleet) throw new WireError('WIRE_TYPE', `state for ${p.node}/${p.fleet} published on ${node}'s topic in ${this.o.fleet}`);
-    if (!p.online) return this.ae.onPeerOffline(node);
+    if (!p.online) this.ae.onPeerOffline(node);
+    // The death (our MQTT will) carries the key too: a will can land after a reconnect's birth and
+    // become the retained state, and newcomers must still learn the key from it.
     const key = presenceKey(p);
     const keys = this.o.keys as Partial<LearningKeyResolver>;
     if (key && typeof keys.learn === 'function') {
       const cert = p.certificate ? new Uint8Array(Buffer.from(p.certificate, 'base64')) : undefined;
-      keys.learn(node, key, cert);
+      const ok = keys.learn(node, key, cert);
+      this.o.logger?.debug({ node, ok }, 'presence: peer key offered');
+      if (ok) this.unpark(node);
     }
   }
 

@@ -12,10 +12,13 @@ export type BrokerAuthHooks = Pick<AedesOptions, 'authenticate' | 'authorizePubl
  * - `port`: listen port, 0 picks a free one (read it back from `port` after start). Default 1883.
  * - `hooks`: aedes authenticate/authorize hooks. Default: none (anonymous, everything allowed).
  * - `logger`: namespaced logger. Default: none (silent).
+ * - `concurrency`: aedes/mqemitter deliveries in flight before queueing. Default 1000 (aedes' own
+ *   default of 100 stalls CONNACKs when ~50 local clients fan QoS 1 messages out to each other).
  */
 export interface EmbeddedBrokerOptions {
   host?: string;
   port?: number;
+  concurrency?: number;
   hooks?: BrokerAuthHooks;
   logger?: Logger;
 }
@@ -63,7 +66,7 @@ export class EmbeddedBroker {
   async start(): Promise<void> {
     if (this.broker) return;
     const hooks = this.opts.hooks ?? {};
-    const opts: AedesOptions = {};
+    const opts: AedesOptions = { concurrency: this.opts.concurrency ?? 1000 };
     for (const [k, v] of Object.entries(hooks)) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
     const broker = await Aedes.createBroker(opts);
     const log = this.opts.logger;

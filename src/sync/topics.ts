@@ -33,7 +33,7 @@ export function fleetTopics(fleet: string): Topics {
     want: (n) => `${root}ccf/want/${n}`,
     state: (n) => `${root}state/${n}`,
     energy: (n) => `${root}energy/${n}`,
-    subscriptions: () => [`${root}ccf/+/+`, `${root}state/+`],
+    subscriptions: () => [`${root}state/+`, `${root}ccf/+/+`],
   };
 }
 

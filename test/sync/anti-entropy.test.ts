@@ -3,12 +3,12 @@ import { ManualClock } from '../../src/util/clock.js';
 import { AntiEntropy } from '../../src/sync/anti-entropy.js';
 import type { VersionVector } from '../../src/ccf/types.js';
 
-function setup(self: string, sync: VersionVector, digest = 'mine') {
+function setup(self: string, sync: VersionVector, digest = 'mine', settleMs = 0) {
   const clock = new ManualClock();
   const sent: VersionVector[] = [];
   let wants = 0;
   const local = { sync, digest };
-  const ae = new AntiEntropy({ self, clock, local: () => local, respond: (need) => sent.push(need), want: () => wants++, jitterMs: 400, random: () => 0.5 });
+  const ae = new AntiEntropy({ self, clock, local: () => local, respond: (need) => sent.push(need), want: () => wants++, jitterMs: 400, settleMs, random: () => 0.5 });
   return { clock, sent, ae, local, wants: () => wants };
 }
 
@@ -60,4 +60,21 @@ t.test('need is the minimum over lagging peers; wants go out only while still be
   ae.stop();
   clock.advance(2000);
   t.equal(sent.length, 2, 'own vector and stopped planner ignored');
+});
+
+t.test('versions we only just got are not answered until they settle', async (t) => {
+  const { clock, sent, ae, local } = setup('a', { a: 5 }, 'mine', 1000);
+  ae.touch();
+  clock.advance(5000); // a:5 is old now
+  local.sync = { a: 6 };
+  ae.touch(); // a:6 just arrived (its delta is still in flight to the peers)
+  ae.onPeerVector('p', { a: 5 }, 'theirs');
+  clock.advance(500);
+  t.same(sent, [], 'a:6 is recent: no answer yet');
+  ae.onPeerVector('p', { a: 6 }, 'mine');
+  clock.advance(3000);
+  t.same(sent, [], 'the peer got it meanwhile: never answered');
+  ae.onPeerVector('q', { a: 3 }, 'other');
+  clock.advance(200);
+  t.same(sent, [{ a: 3 }], 'old lag is answered at once (with everything above it)');
 });

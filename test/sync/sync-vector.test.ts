@@ -70,7 +70,7 @@ t.test('topics and presence', async (t) => {
   t.equal(parseTopic(tp, 'h3lix/v1/f1/ccf/state/n1'), undefined);
   t.equal(parseTopic(tp, 'h3lix/v1/f1/delta/n1'), undefined);
   t.equal(parseTopic(tp, 'h3lix/v1/f1/ccf/bogus/n1'), undefined);
-  t.same(tp.subscriptions(), ['h3lix/v1/f1/ccf/+/+', 'h3lix/v1/f1/state/+']);
+  t.same(tp.subscriptions(), ['h3lix/v1/f1/state/+', 'h3lix/v1/f1/ccf/+/+'], 'state first: keys before messages');
 
   const pair = generateKeyPair();
   const p = { v: 1 as const, online: true, node: 'n', fleet: 'f', ts: 1, publicKey: Buffer.from(pair.publicKey).toString('base64') };
