@@ -15,3 +15,4 @@ export { SignalAccumulator, type SignalAccumulatorOptions, type ReleaseResult, t
 export { SignalPublisher, type SignalPublisherOptions, type LocalContributionSink } from './publisher.js';
 export { secureRng } from './secure-rng.js';
 export { createLearningStack, type LearningStack, type LearningStackOptions, type LearningField } from './learning-stack.js';
+export { kvPrivacyPersistence, PRIVACY_LEDGER_KEY, type LedgerKv } from './kv-ledger.js';
