@@ -217,7 +217,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
       // 2. ship the node's new contributions through the real codec
       const fresh = node.field.deltaSince({ [node.id]: node.sentVersion }).filter((c) => c.origin === node.id);
       if (fresh.length > 0) {
-        const bytes = encodeDelta(node.wire, fleet, fresh, node.field.hlc.now(), 'int8');
+        const bytes = encodeDelta(node.wire, fleet, fresh, node.field.hlc.now(), 'int8', node.sentVersion);
         node.sentVersion = node.field.localVersion();
         node.bytes += bytes.length;
         envelopes.push({ from: node.id, bytes });

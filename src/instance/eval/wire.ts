@@ -1,11 +1,12 @@
 /**
  * The simulated fleet's wire: each node's new contributions go through the REAL codec, exactly as
- * the sync would ship them: `encodeDeltaBody` (quantized CBOR, deflate-raw) inside a signed
- * `encodeEnvelope`, and on every receiver `decodeEnvelope` (signature, fleet, replay checks) +
- * `decodeDeltaBody` before `CcfField.merge`. Bytes are counted on the encoded envelope.
+ * the daemon's CCF sync ships them: `encodeDeltaBody` (quantized CBOR, deflate-raw) wrapped in the
+ * sync's `{cover, delta}` body (`encodeSyncDelta`) inside a signed `encodeEnvelope`; every receiver
+ * runs `decodeEnvelope` (signature, fleet, replay checks) + `decodeSyncDelta`/`decodeDeltaBody`
+ * before `CcfField.merge`. Bytes are counted on the encoded envelope.
  */
 import { createSigner, keyPairFromSeed, type Signer } from '../../crypto/ed25519.js';
-import { encodeDeltaBody, decodeDeltaBody } from '../../ccf/codec/delta-body.js';
+import { decodeSyncDelta, encodeSyncDelta } from '../../sync/delta-wire.js';
 import { decodeEnvelope, encodeEnvelope } from '../../ccf/codec/envelope.js';
 import { ReplayGuard } from '../../ccf/codec/replay.js';
 import type { Contribution, HlcStamp, Quantization } from '../../ccf/types.js';
@@ -29,8 +30,9 @@ export function simulatedWireNode(id: string, seed: number, index: number): Wire
 }
 
 /** Encode `contributions` from `node` as one signed delta envelope. */
-export function encodeDelta(node: WireNode, fleet: string, contributions: Contribution[], hlc: HlcStamp, quantization: Quantization): Uint8Array {
-  const body = encodeDeltaBody(contributions, { quantization });
+export function encodeDelta(node: WireNode, fleet: string, contributions: Contribution[], hlc: HlcStamp, quantization: Quantization, base: number): Uint8Array {
+  const upto = Math.max(...contributions.map((c) => c.version));
+  const body = encodeSyncDelta({ cover: { [node.id]: [base, upto] }, contributions }, quantization);
   node.seq++;
   return encodeEnvelope({ kind: 'delta', fleet, from: node.id, seq: node.seq, hlc, body }, node.signer);
 }
@@ -45,7 +47,7 @@ export class WireReceiver {
 
   decode(bytes: Uint8Array): Contribution[] {
     const env = decodeEnvelope(bytes, { fleet: this.fleet, kinds: ['delta'], resolveKey: (from) => this.keys.get(from), replay: this.replay });
-    const contributions = decodeDeltaBody(env.body);
+    const { contributions } = decodeSyncDelta(env.body);
     // a sender may only speak for itself (DESIGN 8: nodes publish under their own topics)
     return contributions.filter((c) => c.origin === env.from);
   }
