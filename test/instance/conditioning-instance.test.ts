@@ -141,3 +141,24 @@ t.test('obs → pred over a real aedes broker with the real onnxruntime model', 
   t.equal(preds[0]!.id, 'after');
   t.equal(preds[0]!.label, 'imbalance');
 });
+
+t.test('a model with a context input receives the field vector of the active keys', async (t) => {
+  const cfg = defaultConfig();
+  const field = new CcfField({ nodeId: 'n1', clock: systemClock, config: cfg.ccf, quantization: 'int8' });
+  field.contributeLocal('a', Float32Array.from([2, 0]), 2); // mean [1, 0]
+  field.contributeLocal('b', Float32Array.from([0, 4]), 2); // mean [0, 2]
+  const seen: Array<Float32Array | undefined> = [];
+  const embedder = {
+    manifest: { inputDim: 2, contextDim: 2 },
+    embed: (x: Float32Array, ctx?: Float32Array) => {
+      seen.push(ctx);
+      return Promise.resolve(Float32Array.from(x));
+    },
+  };
+  const conditioner = new Conditioner({ local: () => new Map(), field, clock: systemClock, blend: 1, score: 'distance' });
+  const noMqtt = { subscribeAsync: () => Promise.resolve(), unsubscribeAsync: () => Promise.resolve(), publishAsync: () => Promise.resolve(), on: () => undefined, removeListener: () => undefined };
+  const inst = new PersonalInstance({ mqtt: noMqtt, topicPrefix: 'h3lix/v1/f', nodeId: 'n1', embedder, conditioner, clock: systemClock });
+  const p = await inst.observe({ features: Float32Array.from([0.1, 1.9]), format: 'json' });
+  t.equal(p.label, 'b');
+  t.ok(seen[0] && Math.abs(seen[0][0]! - 0.5) < 0.02 && Math.abs(seen[0][1]! - 1) < 0.02, `context = mean field vector ${seen[0] ? Array.from(seen[0]).join(',') : 'none'}`);
+});
