@@ -64,7 +64,7 @@ export interface DemoResult {
   injected: { duplicates: number; reordered: number; partitioned: string[] };
   rejected: Record<string, number>;
   applied: number;
-  antiEntropy: { responses: number; relays: number; wants: number };
+  antiEntropy: { answers: number; wants: number };
 }
 
 interface Node {
@@ -195,8 +195,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       rejected,
       applied: sum(nodes, (x) => x.daemon.context.sync.counters.applied),
       antiEntropy: {
-        responses: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.responses),
-        relays: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.relays),
+        answers: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.answers),
         wants: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.wants),
       },
     };

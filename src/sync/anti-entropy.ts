@@ -17,12 +17,15 @@ export interface LocalSummary {
  * - `local()`: our current sync vector and digest. Required.
  * - `respond(need)`: publish every contribution of each origin `o` in `need` with version > need[o].
  * - `want()`: publish our want (our sync vector).
- * - `jitterMs`: the response window. Owners answer for their own origin within [0, J/4); relays
- *   answer for other origins within [J, 2J) if nobody covered them first; wants go out after [2J, 3J)
- *   if a peer still claims versions we lack. Default 400.
- * - `settleMs`: answer only for versions we have held at least this long: a peer whose digest lags a
- *   version we got 50 ms ago is most likely still receiving it (the live delta is in flight), and
- *   answering would multiply traffic by the fleet size. Default 3 × jitterMs.
+ * - `jitterMs`: answer window J: a node that can help waits uniform [0, W) with
+ *   W = J × min(8, ceil(peers / 10)) and answers only what nobody has sent meanwhile (with 40 possible
+ *   helpers and a fixed window, the chance that two fire within one delivery latency grows with the
+ *   fleet, so the window does too). Default 400.
+ * - `settleMs`: a peer's digest only counts as lacking a version we held at least this long *before
+ *   the digest was sent* (its envelope HLC): a digest that lags a version we got just before it was
+ *   sent was most likely overtaken by the live delta, and answering it would multiply traffic by the
+ *   fleet size (if the lag is real, the peer's next digest shows it again). Wants wait this long
+ *   too. Default J.
  * - `random`: default Math.random (tests inject a seeded one).
  */
 export interface AntiEntropyOptions {
@@ -38,26 +41,30 @@ export interface AntiEntropyOptions {
 
 export interface AntiEntropyStats {
   digestsSeen: number;
-  responses: number;
-  relays: number;
+  /** Answers sent (deltas for lagging peers). */
+  answers: number;
   wants: number;
+  /** Answer timers that found everything already covered by someone else. */
   suppressed: number;
 }
 
 /**
- * Anti-entropy with suppression (DESIGN section 3 and 7). Each peer's retained digest carries its sync
- * vector; we remember, per lagging peer, what it covers. Every delta observed on the wire (anyone's)
- * advances those remembered vectors by its coverage ranges, so by the time our jittered timer fires,
- * what another node already sent is not sent again. Origins answer for themselves first; relays only
- * fill in what is still missing. This keeps a 50-node heal from turning into N² messages.
+ * Anti-entropy with suppression (DESIGN sections 3 and 7). Each peer's retained digest (and its
+ * want) carries its sync vector; we remember, per lagging peer, what it covers. Every delta observed
+ * on the wire (anyone's) advances those remembered vectors by its coverage ranges. Every node that
+ * can help waits a random time in [0, J) and then sends, in one broadcast, everything the lagging
+ * peers still miss (all origins, minimum over the peers): usually the first answer covers it all
+ * and the others stay silent, so a heal costs about one answer per lagging peer instead of one per
+ * (peer, helper) pair.
  */
 export class AntiEntropy {
-  readonly stats: AntiEntropyStats = { digestsSeen: 0, responses: 0, relays: 0, wants: 0, suppressed: 0 };
+  readonly stats: AntiEntropyStats = { digestsSeen: 0, answers: 0, wants: 0, suppressed: 0 };
   private readonly opts: AntiEntropyOptions;
   private readonly lagging = new Map<string, VersionVector>();
+  /** peer → monotonic time its latest digest/want was sent (estimated from the envelope HLC). */
+  private readonly sentAt = new Map<string, number>();
   private readonly peers = new Map<string, VersionVector>();
-  private ownTimer: TimerHandle | undefined;
-  private relayTimer: TimerHandle | undefined;
+  private answerTimer: TimerHandle | undefined;
   private wantTimer: TimerHandle | undefined;
   private stopped = false;
   /** origin → [version, monotonic ms when first seen locally], ascending, bounded. */
@@ -72,7 +79,11 @@ export class AntiEntropy {
   }
 
   private get settle(): number {
-    return this.opts.settleMs ?? 3 * this.jitter;
+    return this.opts.settleMs ?? this.jitter;
+  }
+
+  private rand(): number {
+    return (this.opts.random ?? Math.random)();
   }
 
   /** Sample our sync vector (call when it advances); returns the current summary. */
@@ -85,41 +96,38 @@ export class AntiEntropy {
       const last = h[h.length - 1];
       if (!last || v > last[0]) {
         h.push([v, now]);
-        // keep the newest entries; older ones collapse into the oldest kept (still settled)
-        if (h.length > 32) h.splice(0, h.length - 32);
+        if (h.length > 32) h.splice(0, h.length - 32); // older entries are settled anyway
       }
     }
     return local;
   }
 
-  /** Highest version of `origin` we have held for at least settleMs (0 when none). */
-  private settled(origin: string, now: number): number {
+  /** Highest version of `origin` we already held at monotonic time `t` (0 when none). */
+  private heldAt(origin: string, t: number): number {
     const h = this.history.get(origin);
     if (!h) return 0;
     let best = 0;
-    for (const [v, at] of h) if (now - at >= this.settle) best = v;
+    for (const [v, at] of h) if (at <= t) best = v;
     return best;
   }
 
-  private rand(): number {
-    return (this.opts.random ?? Math.random)();
-  }
-
-  /** A peer's digest (or want: same content, an explicit request). */
-  onPeerVector(peer: string, vv: VersionVector, digest?: string): void {
+  /**
+   * A peer's digest (or want: same content, an explicit request). `sentAgoMs`: how long ago the peer
+   * sent it (from its HLC; default 0).
+   */
+  onPeerVector(peer: string, vv: VersionVector, digest?: string, sentAgoMs = 0): void {
     if (this.stopped || peer === this.opts.self) return;
     this.stats.digestsSeen++;
     this.peers.set(peer, { ...vv });
     const local = this.touch();
+    this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
     if (digest !== undefined && digest === local.digest) {
       this.lagging.delete(peer);
       return;
     }
-    const ahead = aheadOf(local.sync, vv);
-    if (ahead.length) {
+    if (aheadOf(local.sync, vv).length) {
       this.lagging.set(peer, { ...vv });
-      if (ahead.includes(this.opts.self)) this.armOwn();
-      if (ahead.some((o) => o !== this.opts.self)) this.armRelay();
+      this.armAnswer();
     } else this.lagging.delete(peer);
     if (aheadOf(vv, local.sync).length) this.armWant();
   }
@@ -128,6 +136,7 @@ export class AntiEntropy {
   onPeerOffline(peer: string): void {
     this.lagging.delete(peer);
     this.peers.delete(peer);
+    this.sentAt.delete(peer);
   }
 
   /** Coverage of a delta seen on the wire (ours or anyone's): every online peer received it too. */
@@ -140,24 +149,21 @@ export class AntiEntropy {
     }
   }
 
-  private armOwn(extra = 0): void {
-    if (this.ownTimer || this.stopped) return;
-    this.ownTimer = this.opts.clock.setTimeout(() => {
-      this.ownTimer = undefined;
-      this.fire(true);
-    }, extra + this.rand() * (this.jitter / 4));
+  private armAnswer(): void {
+    if (this.answerTimer || this.stopped) return;
+    this.answerTimer = this.opts.clock.setTimeout(() => {
+      this.answerTimer = undefined;
+      this.answer();
+    }, this.rand() * this.window());
   }
 
-  private armRelay(extra = 0): void {
-    if (this.relayTimer || this.stopped) return;
-    this.relayTimer = this.opts.clock.setTimeout(() => {
-      this.relayTimer = undefined;
-      this.fire(false);
-    }, extra + this.jitter + this.rand() * this.jitter);
+  /** The answer window: J scaled by the number of peers that could answer too. */
+  window(): number {
+    return this.jitter * Math.min(8, Math.max(1, Math.ceil(this.peers.size / 10)));
   }
 
   private armWant(): void {
-    if (this.wantTimer) return;
+    if (this.wantTimer || this.stopped) return;
     this.wantTimer = this.opts.clock.setTimeout(() => {
       this.wantTimer = undefined;
       if (this.stopped) return;
@@ -172,39 +178,29 @@ export class AntiEntropy {
     }, this.settle + this.rand() * this.jitter);
   }
 
-  /** Compute what lagging peers still miss and send it (own origin only, or everything). */
-  private fire(ownOnly: boolean): void {
+  /** Send what lagging peers still miss (versions they should have had when they spoke), in one broadcast. */
+  private answer(): void {
     if (this.stopped) return;
     const local = this.touch();
-    const now = this.opts.clock.monotonic();
     const need: VersionVector = {};
-    let unsettled = false;
     for (const [peer, vv] of this.lagging) {
       const ahead = aheadOf(local.sync, vv);
       if (!ahead.length) {
         this.lagging.delete(peer);
         continue;
       }
+      const cutoff = (this.sentAt.get(peer) ?? this.opts.clock.monotonic()) - this.settle;
       for (const o of ahead) {
-        if (ownOnly !== (o === this.opts.self)) continue;
-        if ((vv[o] ?? 0) >= this.settled(o, now)) {
-          unsettled = true; // what it lacks is recent: probably in flight to it right now
-          continue;
-        }
+        // what it lacks arrived here only just before it spoke: probably in flight to it too
+        if ((vv[o] ?? 0) >= this.heldAt(o, cutoff)) continue;
         need[o] = Math.min(need[o] ?? Number.MAX_SAFE_INTEGER, vv[o] ?? 0);
       }
-    }
-    if (unsettled) {
-      // look again once those versions have settled (the peer's next digest may clear it first)
-      if (ownOnly) this.armOwn(this.settle);
-      else this.armRelay(this.settle);
     }
     if (!Object.keys(need).length) {
       this.stats.suppressed++;
       return;
     }
-    if (ownOnly) this.stats.responses++;
-    else this.stats.relays++;
+    this.stats.answers++;
     this.opts.respond(need);
     const ranges: CoverageRanges = {};
     for (const [o, base] of Object.entries(need)) ranges[o] = [base, local.sync[o] ?? 0];
@@ -213,7 +209,7 @@ export class AntiEntropy {
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.ownTimer, this.relayTimer, this.wantTimer]) if (t) this.opts.clock.clearTimeout(t);
-    this.ownTimer = this.relayTimer = this.wantTimer = undefined;
+    for (const t of [this.answerTimer, this.wantTimer]) if (t) this.opts.clock.clearTimeout(t);
+    this.answerTimer = this.wantTimer = undefined;
   }
 }

@@ -129,6 +129,11 @@ export class CcfSync {
     });
   }
 
+  /** The current anti-entropy answer window, ms. */
+  answerWindow(): number {
+    return this.ae.window();
+  }
+
   /** Anti-entropy counters. */
   get antiEntropy(): AntiEntropy['stats'] {
     return this.ae.stats;
@@ -314,10 +319,10 @@ export class CcfSync {
         }
       } else if (t.kind === 'digest') {
         const b = decodeDigestBody(env.body);
-        this.ae.onPeerVector(env.from, b.vv, b.digest);
+        this.ae.onPeerVector(env.from, b.vv, b.digest, this.o.clock.now() - env.hlc.wall);
       } else if (t.kind === 'want') {
         const b = decodeWantBody(env.body);
-        this.ae.onPeerVector(env.from, b.vv);
+        this.ae.onPeerVector(env.from, b.vv, undefined, this.o.clock.now() - env.hlc.wall);
       }
     } catch (err) {
       this.reject(err, topic);

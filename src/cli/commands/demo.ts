@@ -43,7 +43,7 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
         writeLine(ctx.stdout, r.converged ? `converged: all ${r.nodes} nodes hold the same field (digest ${r.digests[0]!.slice(0, 16)}...) after ${(r.convergedAfterMs! / 1000).toFixed(1)} s` : `NOT converged after ${r.seconds} s: ${r.complete}/${r.nodes} nodes complete`);
         writeLine(ctx.stdout, `  ${r.contributions} contributions; ${r.messages} messages, ${(r.bytesSent / 1024).toFixed(1)} KiB sent; ${r.applied} applied`);
         writeLine(ctx.stdout, `  injected: ${r.injected.duplicates} duplicates, ${r.injected.reordered} reordered deliveries, partition of ${r.injected.partitioned.length} node(s) healed`);
-        writeLine(ctx.stdout, `  rejected (counted, harmless): ${rejected}; anti-entropy: ${r.antiEntropy.responses} answers, ${r.antiEntropy.relays} relays, ${r.antiEntropy.wants} wants`);
+        writeLine(ctx.stdout, `  rejected (counted, harmless): ${rejected}; anti-entropy: ${r.antiEntropy.answers} answers, ${r.antiEntropy.wants} wants`);
       }
       ctx.setExitCode(r.converged ? ExitCode.OK : ExitCode.FAILED);
     });
