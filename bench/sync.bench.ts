@@ -137,7 +137,10 @@ async function heal50(root: string): Promise<BenchRow[]> {
     await until(() => part.every((n) => !n.context.transport.connected), 5000);
     // Both sides keep contributing while apart.
     nodes.forEach((n, i) => n.context.field.contributeLocal(`shared-${i % 5}`, vec(i + 1000), 6));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Let each side settle on its own state first: the heal is what is measured.
+    const rest = nodes.slice(P);
+    await until(() => new Set(rest.map((n) => n.context.field.digest())).size === 1 && rest.every((n) => n.context.outbox.size().messages === 0), 20_000);
+    await new Promise((r) => setTimeout(r, 1000));
     const sentBefore = nodes.map((n) => n.context.pump.stats.bytes);
     const aeCount = () => nodes.reduce((a, n) => a + n.context.sync.antiEntropy.answers + n.context.sync.antiEntropy.wants, 0);
     let last = aeCount();

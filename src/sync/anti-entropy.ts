@@ -17,10 +17,10 @@ export interface LocalSummary {
  * - `local()`: our current sync vector and digest. Required.
  * - `respond(need)`: publish every contribution of each origin `o` in `need` with version > need[o].
  * - `want()`: publish our want (our sync vector).
- * - `jitterMs`: answer window J: a node that can help waits uniform [0, W) with
- *   W = J × min(8, ceil(peers / 10)) and answers only what nobody has sent meanwhile (with 40 possible
- *   helpers and a fixed window, the chance that two fire within one delivery latency grows with the
- *   fleet, so the window does too). Default 400.
+ * - `jitterMs`: J. A node that can help waits uniform [0, W) with W = J × min(8, ceil(peers / 10))
+ *   and sends only what nobody has sent meanwhile (with 40 possible helpers and a fixed window, the
+ *   chance that two fire within one delivery latency grows with the fleet, so the window does too).
+ *   Default 400.
  * - `settleMs`: a peer's digest only counts as lacking a version we held at least this long *before
  *   the digest was sent* (its envelope HLC): a digest that lags a version we got just before it was
  *   sent was most likely overtaken by the live delta, and answering it would multiply traffic by the
@@ -64,6 +64,13 @@ export class AntiEntropy {
   /** peer → monotonic time its latest digest/want was sent (estimated from the envelope HLC). */
   private readonly sentAt = new Map<string, number>();
   private readonly peers = new Map<string, VersionVector>();
+  private answerDue = Infinity;
+  /**
+   * peer → what we saw sent to it (coverage) and when. A digest it sent before those answers reached
+   * it would otherwise make every node answer again; the belief expires after 4 J so a real loss
+   * (it went offline) is retried.
+   */
+  private readonly assumed = new Map<string, { vv: VersionVector; at: number }>();
   private answerTimer: TimerHandle | undefined;
   private wantTimer: TimerHandle | undefined;
   private stopped = false;
@@ -125,9 +132,14 @@ export class AntiEntropy {
       this.lagging.delete(peer);
       return;
     }
-    if (aheadOf(local.sync, vv).length) {
-      this.lagging.set(peer, { ...vv });
-      this.armAnswer();
+    const effective = { ...vv };
+    const a = this.assumed.get(peer);
+    if (a && this.opts.clock.monotonic() - a.at < 4 * this.jitter) {
+      for (const [o, v] of Object.entries(a.vv)) if (v > (effective[o] ?? 0)) effective[o] = v;
+    }
+    if (aheadOf(local.sync, effective).length) {
+      this.lagging.set(peer, effective);
+      this.armAnswer(this.rand() * this.window());
     } else this.lagging.delete(peer);
     if (aheadOf(vv, local.sync).length) this.armWant();
   }
@@ -137,24 +149,36 @@ export class AntiEntropy {
     this.lagging.delete(peer);
     this.peers.delete(peer);
     this.sentAt.delete(peer);
+    this.assumed.delete(peer);
   }
 
   /** Coverage of a delta seen on the wire (ours or anyone's): every online peer received it too. */
   onCoverage(ranges: CoverageRanges): void {
-    for (const vv of this.lagging.values()) {
+    const now = this.opts.clock.monotonic();
+    for (const [peer, vv] of this.lagging) {
+      let moved = false;
       for (const [o, [base, upto]] of Object.entries(ranges)) {
         const have = vv[o] ?? 0;
-        if (have >= base && upto > have) vv[o] = upto;
+        if (have >= base && upto > have) {
+          vv[o] = upto;
+          moved = true;
+        }
       }
+      if (moved) this.assumed.set(peer, { vv: { ...vv }, at: now });
     }
   }
 
-  private armAnswer(): void {
-    if (this.answerTimer || this.stopped) return;
+  private armAnswer(delay: number): void {
+    if (this.stopped) return;
+    const now = this.opts.clock.monotonic();
+    if (this.answerTimer && now + delay >= this.answerDue) return;
+    if (this.answerTimer) this.opts.clock.clearTimeout(this.answerTimer);
+    this.answerDue = now + delay;
     this.answerTimer = this.opts.clock.setTimeout(() => {
       this.answerTimer = undefined;
+      this.answerDue = Infinity;
       this.answer();
-    }, this.rand() * this.window());
+    }, delay);
   }
 
   /** The answer window: J scaled by the number of peers that could answer too. */
