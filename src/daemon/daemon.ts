@@ -37,7 +37,8 @@ export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: st
  * - `brokerUrl`: connect here instead of `broker.url` / the embedded broker. Default none.
  * - `inboundFilter`: see InboundFilter. Default pass-through.
  * - `drainTimeoutMs`: how long stop() tries to flush the outbox. Default 3000.
- * - `jitterMs`, `random`: anti-entropy tuning (see CcfSyncOptions). Defaults 400 and Math.random.
+ * - `jitterMs`: anti-entropy answer window; default config `sync.antiEntropyJitterMs`.
+ * - `random`: jitter source; default Math.random.
  */
 export interface DaemonOptions {
   config: H3lixConfig;
@@ -185,7 +186,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       transaction: (fn) => st.db.transaction(fn)(),
       state,
       logger: moduleLogger(logger, 'sync'),
-      ...(opts.jitterMs !== undefined ? { jitterMs: opts.jitterMs } : {}),
+      jitterMs: opts.jitterMs ?? config.sync.antiEntropyJitterMs,
       ...(opts.random ? { random: opts.random } : {}),
     });
 

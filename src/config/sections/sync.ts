@@ -9,7 +9,12 @@ export const syncSection = z
     digestIntervalMs: z.number().int().min(100).default(10_000),
     /** Vector quantization on the wire. Default int8. */
     quantization: z.enum(['int8', 'float16']).default('int8'),
-    /** Largest MQTT payload; bigger bodies are chunked. Default 131072 (128 KB). */
+    /**
+     * Anti-entropy answer window J in ms: a node that can help a lagging peer waits a random time in
+     * [0, J × min(8, ceil(peers / 10))) and sends only what nobody sent meanwhile. Default 400.
+     */
+    antiEntropyJitterMs: z.number().int().min(10).max(60_000).default(400),
+    /** Largest MQTT payload; bigger deltas are split by contribution. Default 131072 (128 KB). */
     maxMessageBytes: z.number().int().min(4096).max(16 * 1024 * 1024).default(131072),
     outbox: z
       .object({
@@ -27,6 +32,7 @@ export const syncSection = z
   .default({
     debounceMs: 250,
     digestIntervalMs: 10_000,
+    antiEntropyJitterMs: 400,
     quantization: 'int8',
     maxMessageBytes: 131072,
     outbox: { maxMessages: 10_000, maxBytes: 64 * 1024 * 1024, ttlSeconds: 604800 },
