@@ -83,7 +83,7 @@ async function latency(url: string, label: string, root: string): Promise<BenchR
     for (const p of [50, 99]) {
       const v = percentile(times, p);
       const base = percentile(raw, p);
-      rows.push({ metric: `delta latency p${p} (${label}, ${DIM}-dim, ~${payload.length} B incl. signed envelope + digest)`, value: v, unit: 'ms', baseline: base, baselineName: `raw mqtt.js publish→receive p${p}`, ratio: v / base });
+      rows.push({ metric: `delta latency p${p} (${label}, ${DIM}-dim, signed delta envelope ~${payload.length} B)`, value: v, unit: 'ms', baseline: base, baselineName: `raw mqtt.js publish→receive p${p}`, ratio: v / base });
     }
     return rows;
   } finally {
