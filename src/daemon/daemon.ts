@@ -20,6 +20,7 @@ import { OutboxPump } from '../sync/outbox-pump.js';
 import type { Presence } from '../sync/presence.js';
 import { fleetTopics } from '../sync/topics.js';
 import { Transport, type TransportEvents } from '../sync/transport.js';
+import { CompactionFeature } from './compaction.js';
 import type { DaemonContext, DaemonEvents, Feature, FeatureFactory, PresenceInfo } from './feature.js';
 
 /** Called for every inbound message before the sync feature sees it (demo chaos, fleet filters). */
@@ -238,6 +239,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     await startFeature(named('sync', sync));
     await startFeature(named('pump', pump));
     await startFeature(named('transport', transport));
+    const everyMs = Math.min((config.ccf.retentionSeconds * 1000) / 10, 3_600_000);
+    await startFeature(new CompactionFeature({ field, fieldStore, clock, everyMs, logger: moduleLogger(logger, 'compaction') }));
     logger.info({ node: nodeId, fleet, broker: url, embedded: embedded ? `${embedded.host}:${embedded.port}` : 'off', dataDir, contributions: field.size(), outbox: outbox.size().messages }, 'h3lix daemon started');
   }
 
@@ -246,7 +249,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     stopping = (async () => {
       events.emit('stopping', reason);
       const c = ctx;
-      const core = new Set(['broker', 'sync', 'pump', 'transport']);
+      const core = new Set(['broker', 'sync', 'pump', 'transport', 'compaction']);
       // Plugged-in features first, in reverse order.
       for (const f of [...running].reverse()) {
         if (core.has(f.name)) continue;
@@ -258,7 +261,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         await c.pump.drain(opts.drainTimeoutMs ?? 3000);
         outboxLeft = c.outbox.size().messages;
       }
-      for (const name of ['sync', 'pump', 'transport', 'broker']) {
+      for (const name of ['compaction', 'sync', 'pump', 'transport', 'broker']) {
         const f = running.find((x) => x.name === name);
         if (f) await f.stop().catch((err: unknown) => logger.warn({ feature: name, err: (err as Error).message }, 'feature stop failed'));
       }
