@@ -136,7 +136,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const transport = new Transport({
       url,
       clientId: `h3lix-${fleet}-${nodeId}`.slice(0, 128),
-      protocolVersion: config.broker.protocolVersion,
+      // the embedded aedes speaks MQTT 3.1.1 only; protocolVersion applies to an upstream broker
+      protocolVersion: opts.brokerUrl ?? config.broker.url ? config.broker.protocolVersion : 4,
       reconnectMs: config.broker.reconnectMs,
       keepaliveSeconds: config.broker.keepaliveSeconds,
       username: config.broker.username,
