@@ -12,7 +12,7 @@ import { defaultConfig } from '../src/config/load.js';
 import { parseTrainingCsv } from '../src/instance/data/csv.js';
 import { runFleetEval } from '../src/instance/eval/simulate.js';
 import { encode, type TrainedEncoder } from '../src/instance/model/mlp.js';
-import { createRng } from '../src/instance/model/prng.js';
+import { createRng } from '../src/util/prng.js';
 import { PrivacyAccountant } from '../src/signals/accountant.js';
 import { SignalAccumulator } from '../src/signals/accumulator.js';
 import { rate, type BenchRow } from './row.js';

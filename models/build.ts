@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { trainEncoder, withContextProjection, type TrainedEncoder } from '../src/instance/model/mlp.js';
 import { writeModelDir } from '../src/instance/model/model-writer.js';
 import type { ModelManifest } from '../src/instance/model/manifest.js';
-import { createRng } from '../src/instance/model/prng.js';
+import { createRng } from '../src/util/prng.js';
 import { generateSensorDataset, SENSOR_FEATURES } from '../src/instance/data/sensor-task.js';
 import { generateApplianceDataset, APPLIANCE_FEATURES } from '../src/instance/data/appliance-task.js';
 import { writeDatasetCsv, type LabeledDataset } from '../src/instance/data/dataset.js';

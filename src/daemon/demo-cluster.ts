@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { validateConfig } from '../config/load.js';
-import { createRng, type Rng } from '../instance/model/prng.js';
+import { createRng, type Rng } from '../util/prng.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { EmbeddedBroker } from '../sync/embedded-broker.js';

@@ -6,7 +6,7 @@
  */
 import { H3lixError } from '../errors.js';
 import { nameProblem } from '../ccf/limits.js';
-import type { Rng } from '../instance/model/prng.js';
+import type { Rng } from '../util/prng.js';
 import { clipL2 } from './clip.js';
 import { gaussianRelease } from './gaussian.js';
 import { releaseCost, type PrivacyAccountant } from './accountant.js';

@@ -5,7 +5,7 @@
  * σ_count = z, where z is the noise multiplier. Each pair costs ρ = C²/(2z²C²) + 1/(2z²) = 1/z²
  * zero-concentrated DP (see accountant.ts).
  */
-import type { Rng } from '../instance/model/prng.js';
+import type { Rng } from '../util/prng.js';
 
 /** A noised per-key release. */
 export interface NoisedSum {

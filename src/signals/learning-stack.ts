@@ -7,7 +7,7 @@
 import type { H3lixConfig } from '../config/schema.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Rng } from '../instance/model/prng.js';
+import type { Rng } from '../util/prng.js';
 import { Conditioner, type FieldValues } from '../instance/conditioning/conditioner.js';
 import { LocalHistory } from '../instance/evolution/history.js';
 import { LocalEvolutionTask } from '../instance/evolution/task.js';

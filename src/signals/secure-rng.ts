@@ -5,7 +5,7 @@
  * (53 random bits per draw, buffered) and normals from Box-Muller.
  */
 import { randomFillSync } from 'node:crypto';
-import type { Rng } from '../instance/model/prng.js';
+import { rngFrom, type Rng } from '../util/prng.js';
 
 /** A CSPRNG-backed `Rng`. */
 export function secureRng(): Rng {
@@ -18,20 +18,5 @@ export function secureRng(): Rng {
     }
     return buf[pos++]!;
   };
-  const next = (): number => ((u32() >>> 5) * 67108864 + (u32() >>> 6)) / 9007199254740992;
-  let spare: number | undefined;
-  const normal = (): number => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    let u = next();
-    while (u <= 1e-300) u = next();
-    const v = next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-  return { next, normal, int: (n) => Math.floor(next() * n), range: (lo, hi) => lo + (hi - lo) * next() };
+  return rngFrom(() => ((u32() >>> 5) * 67108864 + (u32() >>> 6)) / 9007199254740992);
 }

@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { EnergyScheduler, type EnergySchedulerOptions } from '../../src/energy/scheduler.js';
 import { EnergyPolicy } from '../../src/energy/policy.js';
 import { loadBoardProfile } from '../../src/energy/board-profile.js';
-import { mulberry32 } from '../../src/energy/sim/prng.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import type { EnergyMode } from '../../src/energy/modes.js';
 
 const MIN = 60_000;

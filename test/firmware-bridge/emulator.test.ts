@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { SolarDay, mulberry32 } from '../../firmware-bridge/src/emulator/solar-model.js';
+import { SolarDay } from '../../firmware-bridge/src/emulator/solar-model.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { parseTraceCsv } from '../../firmware-bridge/src/emulator/trace.js';
 import { epeverRegister, renogyRegister, veDirectFields } from '../../firmware-bridge/src/emulator/render.js';
 import { ModbusSlave } from '../../firmware-bridge/src/emulator/modbus-slave.js';

@@ -18,7 +18,7 @@ import { CcfField } from '../../src/ccf/field.js';
 import { PrivacyAccountant } from '../../src/signals/accountant.js';
 import { SignalAccumulator } from '../../src/signals/accumulator.js';
 import { LocalHistory } from '../../src/instance/evolution/history.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 import { parseTrainingCsv } from '../../src/instance/data/csv.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/util/clock.js';

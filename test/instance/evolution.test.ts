@@ -2,7 +2,7 @@ import t from 'tap';
 import { LocalHistory } from '../../src/instance/evolution/history.js';
 import { predictHead, synthesize, trainLocalHead } from '../../src/instance/evolution/head.js';
 import { LocalEvolutionTask } from '../../src/instance/evolution/task.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 
 function cluster(rng: ReturnType<typeof createRng>, c: number[], n: number, s = 0.1): number[][] {
   return Array.from({ length: n }, () => c.map((v) => v + s * rng.normal()));

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { InferenceService } from '../../src/instance/inference/inference-service.js';
 import { trainEncoder } from '../../src/instance/model/mlp.js';
 import { writeModelDir } from '../../src/instance/model/model-writer.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 import { silentLogger } from '../../src/util/logger.js';
 
 // A deliberately wide encoder (hidden 512) so a run is dominated by native compute, not by the

@@ -3,7 +3,7 @@ import { generateSensorDataset, sensorWindow, SENSOR_CLASSES, SENSOR_FEATURES, S
 import { generateApplianceDataset, APPLIANCE_CLASSES, APPLIANCE_FEATURES } from '../../src/instance/data/appliance-task.js';
 import { datasetToCsv, filterClasses } from '../../src/instance/data/dataset.js';
 import { parseTrainingCsv } from '../../src/instance/data/csv.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 import { powerSpectrum } from '../../src/instance/data/signal.js';
 
 t.test('sensor generator: seeded, 8 classes, 20 finite features, classes separable by signature', async (t) => {

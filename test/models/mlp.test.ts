@@ -2,7 +2,7 @@ import t from 'tap';
 import * as ort from 'onnxruntime-node';
 import { encode, nearestPrototype, trainEncoder, withContextProjection } from '../../src/instance/model/mlp.js';
 import { exportEncoderOnnx, importEncoderOnnx } from '../../src/instance/model/onnx-export.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 
 function blobs(n: number, seed: number): { X: number[][]; y: string[] } {
   const rng = createRng(seed);

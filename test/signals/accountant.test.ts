@@ -3,7 +3,7 @@ import { PrivacyAccountant, memoryPersistence, releaseCost, zcdpToEpsilon } from
 import { SignalAccumulator } from '../../src/signals/accumulator.js';
 import { SignalPublisher } from '../../src/signals/publisher.js';
 import { normalTail } from '../../src/signals/gaussian.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { H3lixError } from '../../src/errors.js';
 

@@ -3,7 +3,7 @@ import { clipL2, l2Norm } from '../../src/signals/clip.js';
 import { gaussianRelease } from '../../src/signals/gaussian.js';
 import { PrivacyAccountant } from '../../src/signals/accountant.js';
 import { SignalAccumulator } from '../../src/signals/accumulator.js';
-import { createRng } from '../../src/instance/model/prng.js';
+import { createRng } from '../../src/util/prng.js';
 import { H3lixError } from '../../src/errors.js';
 
 t.test('clipping bounds every embedding to C and leaves short ones alone', async (t) => {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../../src/util/prng.js';
 import type { TracePoint } from './trace.js';
 
 /** The simulated plant at one instant (SI units). */
@@ -34,18 +35,6 @@ export interface SolarDayOptions {
   sunset?: number;
   /** Play PV (and load) power from a trace instead of the clear-sky model. */
   trace?: TracePoint[];
-}
-
-/** mulberry32: a small seeded PRNG so a seed always plays the same clouds. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** LiFePO4 4S open-circuit voltage vs SOC (flat plateau, steep ends). */

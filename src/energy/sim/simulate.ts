@@ -5,7 +5,7 @@ import type { BoardProfile } from '../board-profile.js';
 import { EnergyFeature } from '../feature.js';
 import type { EnergyMode } from '../modes.js';
 import { BatteryModel } from './battery.js';
-import { gaussian, mulberry32 } from './prng.js';
+import { gaussian, mulberry32 } from '../../util/prng.js';
 import { pvModel } from './solar.js';
 
 /** Options of `simulateEnergy`. */

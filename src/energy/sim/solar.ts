@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { H3lixError } from '../../errors.js';
-import { gaussian, mulberry32 } from './prng.js';
+import { gaussian, mulberry32 } from '../../util/prng.js';
 
 const RAD = Math.PI / 180;
 

@@ -15,7 +15,7 @@
  * Features (16, `APPLIANCE_FEATURES`): log real power, power factor, harmonics relative to the
  * fundamental, THD, crest factor, DC ratio, cycle-to-cycle variation and inrush ratio.
  */
-import { createRng, type Rng } from '../model/prng.js';
+import { createRng, type Rng } from '../../util/prng.js';
 import { bandPower, logEnergy, moments, powerSpectrum } from './signal.js';
 import type { LabeledDataset } from './dataset.js';
 

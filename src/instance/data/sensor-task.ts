@@ -16,7 +16,7 @@
  * shaft speed is known from a tachometer), absolute high-frequency bands and envelope-spectrum peaks.
  * Everything is seeded: the same options give the same rows on every platform.
  */
-import { createRng, type Rng } from '../model/prng.js';
+import { createRng, type Rng } from '../../util/prng.js';
 import { bandPower, logEnergy, moments, powerSpectrum } from './signal.js';
 import type { LabeledDataset } from './dataset.js';
 

@@ -19,7 +19,7 @@ import { ManualClock } from '../../util/clock.js';
 import { buildPrototypes, type LocalStats } from '../conditioning/prototypes.js';
 import { LocalHistory } from '../evolution/history.js';
 import { predictHead, synthesize, trainLocalHead } from '../evolution/head.js';
-import { createRng } from '../model/prng.js';
+import { createRng } from '../../util/prng.js';
 import { encode, trainEncoder, type TrainedEncoder } from '../model/mlp.js';
 import { AccuracyCounter, prototypePredictor, r4, scoreNode, type Accuracy } from './metrics.js';
 import { splitFleet } from './split.js';

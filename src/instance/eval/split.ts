@@ -7,7 +7,7 @@
  * Deterministic for a seed.
  */
 import { H3lixError } from '../../errors.js';
-import { createRng, shuffleInPlace } from '../model/prng.js';
+import { createRng, shuffleInPlace } from '../../util/prng.js';
 
 /** Options for `splitFleet`. */
 export interface FleetSplitOptions {

@@ -4,7 +4,7 @@
  * spread). It never leaves the board. Full-batch gradient descent with L2 regularisation; deterministic
  * for a seeded generator.
  */
-import type { Rng } from '../model/prng.js';
+import type { Rng } from '../../util/prng.js';
 import type { Prediction } from '../conditioning/prototypes.js';
 import type { LabelledEmbedding } from './history.js';
 

@@ -3,7 +3,7 @@
  * sampling (Vitter 1985, Algorithm R) keeps at most `perClass` examples of each class, so a chatty
  * class cannot crowd the others out and memory stays bounded.
  */
-import type { Rng } from '../model/prng.js';
+import type { Rng } from '../../util/prng.js';
 
 /** One remembered example. */
 export interface LabelledEmbedding {

@@ -4,7 +4,7 @@
  * measured CPU seconds of the last run × the board's busy power (before the first run: an estimate
  * from the arithmetic count at `opsPerSecond`).
  */
-import type { Rng } from '../model/prng.js';
+import type { Rng } from '../../util/prng.js';
 import type { LocalHistory } from './history.js';
 import { synthesize, trainLocalHead, type LocalHead, type TrainHeadOptions } from './head.js';
 

@@ -11,7 +11,7 @@ export { loadModelDir, readManifest, readGolden, sha256Hex, type ModelManifest, 
 export { writeModelDir, type WriteModelOptions } from './model-writer.js';
 export { verifyModelDir, type VerifyResult } from './verify.js';
 export { resolveModelDir, packageRoot } from './model-path.js';
-export { createRng, shuffleInPlace, type Rng } from './prng.js';
+export { createRng, shuffleInPlace, type Rng } from '../../util/prng.js';
 
 /**
  * Load a model directory for the pure-TS forward (simulations, cross-checks): sha256 checked against

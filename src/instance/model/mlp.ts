@@ -6,7 +6,7 @@
  * Only the encoder (standardization + dense layers [+ context projection]) is exported to ONNX.
  */
 import { H3lixError } from '../../errors.js';
-import { createRng, shuffleInPlace } from './prng.js';
+import { createRng, shuffleInPlace } from '../../util/prng.js';
 
 /** One fully connected layer. `weights` is row-major [inDim, outDim] (ONNX MatMul layout). */
 export interface DenseLayer {

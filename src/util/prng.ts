@@ -14,17 +14,21 @@ export interface Rng {
   range(lo: number, hi: number): number;
 }
 
-/** Create a seeded generator. `seed` is reduced to 32 bits. */
-export function createRng(seed: number): Rng {
-  let state = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
-  let spare: number | undefined;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
+/** mulberry32: the one small seeded uniform source in [0, 1) (simulations, emulator clouds, training). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Build an `Rng` on any uniform source; normals by Box-Muller, the second value of each pair cached. */
+export function rngFrom(next: () => number): Rng {
+  let spare: number | undefined;
   const normal = (): number => {
     if (spare !== undefined) {
       const s = spare;
@@ -32,7 +36,7 @@ export function createRng(seed: number): Rng {
       return s;
     }
     let u = next();
-    while (u <= 1e-12) u = next();
+    while (u === 0) u = next(); // log(0) guard
     const v = next();
     const r = Math.sqrt(-2 * Math.log(u));
     spare = r * Math.sin(2 * Math.PI * v);
@@ -44,6 +48,17 @@ export function createRng(seed: number): Rng {
     int: (n) => Math.floor(next() * n),
     range: (lo, hi) => lo + (hi - lo) * next(),
   };
+}
+
+/** Create a seeded generator (tests, simulations, training; never privacy noise). `seed` is reduced to 32 bits. */
+export function createRng(seed: number): Rng {
+  return rngFrom(mulberry32((Math.floor(seed) ^ 0x9e3779b9) >>> 0));
+}
+
+/** Standard normal sample (Box-Muller, no caching) from a bare uniform source. */
+export function gaussian(rand: () => number): number {
+  const u = Math.max(rand(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
 
 /** Fisher-Yates shuffle of `arr` in place with `rng`; returns `arr`. */
