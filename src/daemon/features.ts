@@ -1,13 +1,29 @@
 import type { H3lixConfig } from '../config/schema.js';
 import type { FeatureFactory } from './feature.js';
+import { energyFeatureFactory } from './features/energy.js';
+import type { FeatureHandles } from './features/handles.js';
+import { learningFeatureFactory } from './features/learning.js';
+
+export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
+
+/** Options of {@link defaultFeatures}. */
+export interface DefaultFeaturesOptions {
+  /** Filled by the features while they run (energy scheduler, learning stack...). Default: a fresh object. */
+  handles?: FeatureHandles;
+}
 
 /**
  * EXTENSION POINT: the plugged-in features `h3lix run` starts after the core (store, broker,
- * transport, outbox pump, CCF sync), in this order, stopped in reverse. The lead adds the energy,
- * instance and fleet features here, e.g. `(ctx) => new EnergyFeature({ ...ctx slice... })`.
- * Each factory receives the started DaemonContext (src/daemon/feature.ts).
+ * transport, outbox pump, CCF sync), in this order, stopped in reverse (docs/daemon.md):
+ * 1. `energy`: board profile, energy source, EnergyFeature + scheduler, `energy/<node>`, sync cadence.
+ * 2. `learning` (when `instance.enabled`): inference worker, learning stack, personal instance, with
+ *    its tasks on the energy scheduler (needs 1).
+ * Each factory receives the started DaemonContext (src/daemon/feature.ts); the features share
+ * `opts.handles`.
  */
-export function defaultFeatures(config: H3lixConfig): FeatureFactory[] {
-  void config;
-  return [];
+export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOptions = {}): FeatureFactory[] {
+  const handles = opts.handles ?? {};
+  const features: FeatureFactory[] = [energyFeatureFactory(handles)];
+  if (config.instance.enabled) features.push(learningFeatureFactory(handles));
+  return features;
 }

@@ -114,6 +114,8 @@ export class CcfSync {
   private readonly parked = new Map<string, Array<{ topic: string; payload: Uint8Array; at: number }>>();
   private parkedCount = 0;
   private running = false;
+  /** Energy cadence multiplier on the debounces and the periodic digest (see `setCadence`). */
+  private cadence = 1;
 
   constructor(o: CcfSyncOptions) {
     this.o = o;
@@ -171,6 +173,26 @@ export class CcfSync {
     return Promise.resolve();
   }
 
+  /**
+   * Scale the delta/digest debounces and the periodic digest interval by `multiplier` (the energy
+   * scheduler's `cadenceFor('sync')`: 0.5 in surplus .. 30 in survival). A running periodic timer is
+   * re-armed at once with the new interval; pending debounces keep their deadline. Default 1.
+   */
+  setCadence(multiplier: number): void {
+    if (!(multiplier > 0) || !Number.isFinite(multiplier)) throw new RangeError(`sync cadence multiplier must be a positive number, got ${multiplier}`);
+    if (multiplier === this.cadence) return;
+    this.cadence = multiplier;
+    if (this.running && this.periodicTimer) {
+      this.o.clock.clearTimeout(this.periodicTimer);
+      this.armPeriodic();
+    }
+  }
+
+  /** The current cadence multiplier (1 unless `setCadence` changed it). */
+  cadenceMultiplier(): number {
+    return this.cadence;
+  }
+
   /** Publish pending local changes now (SIGTERM path) and a final digest. */
   flush(): void {
     if (this.deltaTimer) this.o.clock.clearTimeout(this.deltaTimer);
@@ -210,7 +232,7 @@ export class CcfSync {
     this.deltaTimer = this.o.clock.setTimeout(() => {
       this.deltaTimer = undefined;
       this.publishLocalDelta();
-    }, this.o.debounceMs ?? 250);
+    }, (this.o.debounceMs ?? 250) * this.cadence);
   }
 
   private armDigest(): void {
@@ -218,7 +240,7 @@ export class CcfSync {
     this.digestTimer = this.o.clock.setTimeout(() => {
       this.digestTimer = undefined;
       this.publishDigest();
-    }, this.o.digestDebounceMs ?? Math.max(4 * (this.o.debounceMs ?? 250), 500));
+    }, (this.o.digestDebounceMs ?? Math.max(4 * (this.o.debounceMs ?? 250), 500)) * this.cadence);
   }
 
   private armPeriodic(): void {
@@ -226,7 +248,7 @@ export class CcfSync {
       if (!this.running) return;
       this.publishDigest();
       this.armPeriodic();
-    }, this.o.digestIntervalMs ?? 10_000);
+    }, (this.o.digestIntervalMs ?? 10_000) * this.cadence);
     this.periodicTimer.unref?.();
   }
 

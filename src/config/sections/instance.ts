@@ -3,6 +3,13 @@ import { z } from 'zod';
 /** `instance:` the personal instance's encoder and its inference worker (DESIGN sections 2 and 5, docs/models.md). */
 export const instanceSection = z
   .object({
+    /**
+     * Run the personal instance and learning stack in `h3lix run` (inference worker, obs → pred,
+     * signals, local evolution). Default true; false leaves a sync-and-energy-only node.
+     */
+    enabled: z.boolean().default(true),
+    /** Base interval of the `local-evolution` scheduler task, seconds (scaled by the `learning` cadence per energy mode). Default 1800. */
+    evolutionIntervalSeconds: z.number().min(1).max(604_800).default(1800),
     /** Model directory (model.onnx + manifest.json), checked against the manifest sha256 on load. Default "models/sensor-encoder". */
     modelDir: z.string().min(1).default('models/sensor-encoder'),
     /** Largest batch coalesced into one onnxruntime run. Default 32. */
@@ -17,4 +24,4 @@ export const instanceSection = z
     intraOpThreads: z.number().int().min(1).max(64).default(1),
   })
   .strict()
-  .default({ modelDir: 'models/sensor-encoder', maxBatch: 32, batchWindowMs: 0, maxQueue: 4096, restartDelayMs: 100, intraOpThreads: 1 });
+  .default({ enabled: true, evolutionIntervalSeconds: 1800, modelDir: 'models/sensor-encoder', maxBatch: 32, batchWindowMs: 0, maxQueue: 4096, restartDelayMs: 100, intraOpThreads: 1 });

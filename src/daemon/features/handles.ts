@@ -1,0 +1,33 @@
+/**
+ * What the plugged-in features of one daemon share (one object per `defaultFeatures` call, no module
+ * singleton): the energy feature fills `energy` on start, the learning feature reads its scheduler and
+ * fills `learning`. Tests and `h3lix` commands read them too.
+ */
+import type { BoardProfile, EnergyFeature, EnergyScheduler } from '../../energy/index.js';
+import type { InferenceService } from '../../instance/inference/index.js';
+import type { PersonalInstance } from '../../instance/personal-instance.js';
+import type { ModelManifest } from '../../instance/model/manifest.js';
+import type { LearningStack } from '../../signals/index.js';
+
+export interface EnergyHandle {
+  feature: EnergyFeature;
+  /** The scheduler every later feature registers its tasks with. */
+  scheduler: EnergyScheduler;
+  profile: BoardProfile;
+  /** The source URI in use; undefined = no source (fixed schedule, nominal normal mode). */
+  sourceUri: string | undefined;
+}
+
+export interface LearningHandle {
+  inference: InferenceService;
+  stack: LearningStack;
+  instance: PersonalInstance;
+  /** Swap the encoder model under the scheduler's update lock (never overlaps local evolution). */
+  swapModel(dir: string): Promise<ModelManifest>;
+}
+
+/** Filled while the features run; cleared on stop. */
+export interface FeatureHandles {
+  energy?: EnergyHandle | undefined;
+  learning?: LearningHandle | undefined;
+}
