@@ -25,6 +25,13 @@ export interface CcfFieldOptions {
   hlc?: HybridLogicalClock;
   /** Logger; default none (no logging). */
   logger?: Logger;
+  /**
+   * Origins that must not count (fleet mode: revoked nodes, `FleetNode.isRevoked`). Their
+   * contributions are skipped by `merge`, left out of `value` and of `deltaSince` (anti-entropy
+   * relays), but ones already held stay in `contributions()`/`digest()` until compaction. Never applied
+   * to this node's own origin. Default: none excluded. Replace later with `setExclude`.
+   */
+  exclude?: (origin: string) => boolean;
 }
 
 type Listener = (changed: Contribution[]) => void;
@@ -41,12 +48,24 @@ export class CcfField {
   private readonly tombstones = new Map<string, number>();
   private local = 0;
   private cachedDigest: string | undefined;
+  private exclude: ((origin: string) => boolean) | undefined;
   readonly nodeId: string;
   readonly hlc: HybridLogicalClock;
 
   constructor(private readonly options: CcfFieldOptions) {
     this.nodeId = checkName(options.nodeId, 'nodeId');
     this.hlc = options.hlc ?? new HybridLogicalClock({ clock: options.clock });
+    this.exclude = options.exclude;
+  }
+
+  /** Replace the excluded-origin predicate (see `CcfFieldOptions.exclude`); `undefined` clears it. */
+  setExclude(fn: ((origin: string) => boolean) | undefined): void {
+    this.exclude = fn;
+  }
+
+  /** True when `origin` is excluded (never this node's own origin). */
+  isExcluded(origin: string): boolean {
+    return origin !== this.nodeId && this.exclude !== undefined && this.exclude(origin);
   }
 
   /** Publish this node's canonical contribution for `key`; bumps the local version counter. */
@@ -82,6 +101,10 @@ export class CcfField {
         this.options.logger?.warn({ origin: String(c?.origin), key: String(c?.key) }, `ccf: contribution skipped: ${problem}`);
         continue;
       }
+      // Our own contribution relayed back with a version above our counter (the store was reset, e.g. a
+      // corrupt DB moved aside): never reuse a version, or peers would keep the old one and drop ours.
+      if (c.origin === this.nodeId && c.version > this.local) this.local = c.version;
+      if (this.isExcluded(c.origin)) continue;
       const dead = this.tombstones.get(c.origin);
       if (dead !== undefined && c.version <= dead) continue;
       // normalize first (-0 -> +0, float32 count) so comparison sees exactly what would be stored
@@ -89,7 +112,6 @@ export class CcfField {
       const cur = this.slots.get(c.origin)?.get(c.key);
       if (cur && compareContributions(stored, cur) <= 0) continue;
       this.put(stored);
-      if (c.origin === this.nodeId && c.version > this.local) this.local = c.version; // never reuse a version
       changed.push(stored);
     }
     if (changed.length > 0) {
@@ -153,6 +175,7 @@ export class CcfField {
   deltaSince(vv: VersionVector): Contribution[] {
     const out: Contribution[] = [];
     for (const [origin, m] of this.slots) {
+      if (this.isExcluded(origin)) continue;
       const seen = Object.prototype.hasOwnProperty.call(vv, origin) ? (vv[origin] ?? 0) : 0;
       for (const c of m.values()) if (c.version > seen) out.push(c);
     }
@@ -178,6 +201,7 @@ export class CcfField {
     const cfg = this.options.config;
     const byDim = new Map<number, OriginPoint[]>();
     for (const origin of this.origins()) {
+      if (this.isExcluded(origin)) continue;
       const c = this.slots.get(origin)!.get(key);
       if (!c) continue;
       const mean = clippedMean(c, cfg.clipNorm);

@@ -40,6 +40,12 @@ export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: st
  * - `drainTimeoutMs`: how long stop() tries to flush the outbox. Default 3000.
  * - `jitterMs`: anti-entropy answer window; default config `sync.antiEntropyJitterMs`.
  * - `random`: jitter source; default Math.random.
+ * - `extraSubscriptions`: topics subscribed in addition to the sync topics (fleet: certs,
+ *   revocations, `cmd/<node>`). Default none.
+ * - `brokerCredentials()`: MQTT username/password, re-read before every (re)connect; overrides
+ *   `broker.username/password`. Default none (the config's static credentials).
+ * - `excludeOrigin(origin)`: origins that must not count in the field (fleet: revoked nodes), see
+ *   `CcfFieldOptions.exclude`. Default none.
  */
 export interface DaemonOptions {
   config: H3lixConfig;
@@ -53,6 +59,9 @@ export interface DaemonOptions {
   drainTimeoutMs?: number;
   jitterMs?: number;
   random?: () => number;
+  extraSubscriptions?: string[];
+  brokerCredentials?: () => { username: string; password: string };
+  excludeOrigin?: (origin: string) => boolean;
 }
 
 /** A running (or startable) node. */
@@ -119,7 +128,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const outbox = new Outbox({ store: st, clock, logger: moduleLogger(logger, 'outbox'), ...config.sync.outbox });
     const seq = new SeqStore({ store: st, sender: nodeId });
     const fieldStore = new FieldStore({ store: st });
-    const field = new CcfField({ nodeId, clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(logger, 'ccf') });
+    const field = new CcfField({ nodeId, clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(logger, 'ccf'), ...(opts.excludeOrigin ? { exclude: opts.excludeOrigin } : {}) });
     const saved = fieldStore.load();
     field.restore(saved.contributions, saved.localVersion);
     const signer = createSigner(identity.signing);
@@ -142,8 +151,9 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       keepaliveSeconds: config.broker.keepaliveSeconds,
       username: config.broker.username,
       password: config.broker.password,
+      ...(opts.brokerCredentials ? { credentials: opts.brokerCredentials } : {}),
       stateTopic: topics.state(nodeId),
-      subscriptions: topics.subscriptions(),
+      subscriptions: [...topics.subscriptions(), ...(opts.extraSubscriptions ?? [])],
       death,
       birth: () => birth(),
       logger: moduleLogger(logger, 'mqtt'),

@@ -39,6 +39,11 @@ export interface DaemonEvents {
   stopping: (reason: string) => void;
   /** Energy mode changed (energy feature emits; sync/instance may react). */
   energyMode: (mode: string) => void;
+  /**
+   * An operator asked for an evolution round now (fleet command `trigger-evolution`); the learning
+   * feature listens. With no listener the fleet command replies "unsupported".
+   */
+  evolutionRequested: (reason: string) => void;
 }
 
 /**

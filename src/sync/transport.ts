@@ -20,6 +20,9 @@ export interface TransportEvents {
  * - `reconnectMs`: reconnect period. Default 1000.
  * - `keepaliveSeconds`: keepalive. Default 30.
  * - `username` / `password`: broker credentials. Default none.
+ * - `credentials()`: called before the first connect and again on every reconnect; its result
+ *   replaces `username`/`password` (fleet tokens expire after 12 h); a refused CONNECT is then retried
+ *   (`reconnectOnConnackError`). Default none (static credentials; a refusal stops the retries).
  * - `stateTopic`: retained birth/death topic (`state/<node>`). Required.
  * - `birth()`: builds the birth published on every connect. Required.
  * - `death`: the presence used as the MQTT will and on clean stop. Required.
@@ -34,6 +37,7 @@ export interface TransportOptions {
   keepaliveSeconds?: number;
   username?: string | undefined;
   password?: string | undefined;
+  credentials?: () => { username: string; password: string };
   stateTopic: string;
   birth: () => Presence;
   death: Presence;
@@ -83,9 +87,18 @@ export class Transport {
     };
     if (o.username !== undefined) options.username = o.username;
     if (o.password !== undefined) options.password = o.password;
+    const fresh = this.freshCredentials();
+    if (fresh) Object.assign(options, fresh);
+    // A refused CONNECT (expired token) must not end the retries: the next attempt gets a fresh token.
+    if (o.credentials) options.reconnectOnConnackError = true;
     this.setStatus('connecting');
     const client = mqtt.connect(o.url, options);
     this.client = client;
+    // mqtt.js emits 'reconnect' right before it builds the next CONNECT from client.options
+    client.on('reconnect', () => {
+      const c = this.freshCredentials();
+      if (c) Object.assign(client.options, c);
+    });
     client.on('connect', () => this.onConnect(client));
     client.on('close', () => {
       if (this.current === 'connected') this.setStatus('disconnected', 'connection closed');
@@ -96,6 +109,18 @@ export class Transport {
     client.on('error', (err) => o.logger?.debug({ err: err.message }, 'mqtt error'));
     client.on('message', (topic, payload) => this.events.emit('message', topic, payload));
     return Promise.resolve();
+  }
+
+  /** The current credentials from `credentials()`, or undefined (none configured, or it threw). */
+  private freshCredentials(): { username: string; password: string } | undefined {
+    if (!this.opts.credentials) return undefined;
+    try {
+      const c = this.opts.credentials();
+      return { username: c.username, password: c.password };
+    } catch (err) {
+      this.opts.logger?.warn({ err: (err as Error).message }, 'broker credentials unavailable; reusing the previous ones');
+      return undefined;
+    }
   }
 
   private onConnect(client: MqttClient): void {

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
-import { createDaemon } from '../../daemon/daemon.js';
+import type { H3lixConfig } from '../../config/schema.js';
+import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
-import { createLogger } from '../../util/logger.js';
+import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
+import { H3lixError } from '../../errors.js';
+import { prepareFleetNode, type FleetNode } from '../../fleet/fleet-node.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { createLogger, type Logger } from '../../util/logger.js';
 import { ExitCode } from '../exit-codes.js';
-import type { CliContext } from '../context.js';
+import { writeLine, type CliContext } from '../context.js';
 
 /** Options of `h3lix run`. */
 interface RunOptions {
@@ -13,20 +18,52 @@ interface RunOptions {
 }
 
 /**
+ * The `h3lix run` composition: in fleet mode (`fleet.enabled`) provision first (or load the stored
+ * certificate) and wire the FleetNode into the daemon; then the default features (+ the fleet feature).
+ * Exported so tests build exactly what `h3lix run` builds. Throws PROVISION_TIMEOUT /
+ * PROVISION_REJECTED from provisioning. The daemon is created, not started.
+ */
+export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; clock?: Clock; drainTimeoutMs?: number; jitterMs?: number }): Promise<{ daemon: Daemon; fleetNode: FleetNode | undefined }> {
+  const clock = o.clock ?? systemClock;
+  const fleetNode = o.config.fleet.enabled ? await prepareFleetNode({ config: o.config, clock, logger: o.logger }) : undefined;
+  const features = defaultFeatures(o.config);
+  const daemon = createDaemon({
+    config: o.config,
+    logger: o.logger,
+    clock,
+    features: fleetNode ? [...features, fleetFeature(fleetNode)] : features,
+    ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
+    ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
+    ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
+  });
+  return { daemon, fleetNode };
+}
+
+/**
  * `h3lix run --config PATH [--board NAME]`: the daemon. Runs until SIGTERM or SIGINT, then flushes the
  * outbox as far as it can (bounded), persists, publishes its death on `state/<node>` and exits 0.
+ * Fleet mode: provisioning that times out or is rejected exits with that error's code (69 / 1).
  */
 export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
     .command('run')
-    .description('run the h3lix daemon (embedded broker, CCF sync, durable outbox) until SIGTERM/SIGINT')
+    .description('run the h3lix daemon (embedded broker, CCF sync, durable outbox; fleet mode provisions first) until SIGTERM/SIGINT')
     .requiredOption('-c, --config <path>', 'config file (YAML)')
     .option('-b, --board <name>', 'board profile name (overrides node.board)')
     .action(async (opts: RunOptions) => {
       const config = loadConfigFile(opts.config, ctx.env);
       if (opts.board) config.node.board = opts.board;
       const logger = createLogger(config.log.level);
-      const daemon = createDaemon({ config, logger, features: defaultFeatures(config) });
+      let built: Awaited<ReturnType<typeof buildRunDaemon>>;
+      try {
+        built = await buildRunDaemon({ config, logger });
+      } catch (err) {
+        if (err instanceof H3lixError && (err.code === 'PROVISION_TIMEOUT' || err.code === 'PROVISION_REJECTED')) {
+          writeLine(ctx.stderr, `h3lix run: fleet provisioning failed, not starting (image ${config.fleet.imageDir}, broker ${config.broker.url ?? 'from the board image'})`);
+        }
+        throw err;
+      }
+      const { daemon, fleetNode } = built;
       let signalled: (sig: string) => void = () => undefined;
       const stopSignal = new Promise<string>((resolve) => (signalled = resolve));
       const onSignal = (sig: NodeJS.Signals) => signalled(sig);
@@ -35,7 +72,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       try {
         await daemon.start();
         const c = daemon.context;
-        logger.info({ node: c.nodeId, fleet: c.fleet, broker: c.broker ? c.broker.url : config.broker.url, board: config.node.board }, 'ready');
+        logger.info({ node: c.nodeId, fleet: c.fleet, broker: c.broker ? c.broker.url : (fleetNode?.brokerUrl ?? config.broker.url), board: config.node.board, fleetMode: fleetNode !== undefined }, 'ready');
         const sig = await stopSignal;
         const { outboxLeft } = await daemon.stop(sig);
         if (outboxLeft > 0) logger.warn({ outboxLeft }, 'outbox not empty at shutdown; kept on disk for the next start');

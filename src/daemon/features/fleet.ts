@@ -1,0 +1,84 @@
+import type { H3lixConfig } from '../../config/schema.js';
+import { H3lixError } from '../../errors.js';
+import type { FleetNode } from '../../fleet/fleet-node.js';
+import { moduleLogger } from '../../util/logger.js';
+import type { DaemonOptions } from '../daemon.js';
+import type { Feature, FeatureFactory } from '../feature.js';
+
+/** What `CcfSync` offers for the `set-sync-cadence` command (the energy helper's `setCadence`). */
+interface CadenceSetter {
+  setCadence?: (multiplier: number) => void;
+  cadenceMultiplier?: () => number;
+}
+
+/**
+ * The createDaemon options fleet mode needs (docs/fleet.md "Wiring"): certified senders only, the
+ * fleet inbound filter, the fleet topics, token credentials re-read on every reconnect, revoked origins
+ * excluded from the field, and the fleet's aedes hooks when this node runs the embedded broker.
+ * The broker URL is the embedded broker's when it runs here and `broker.url` is unset, else
+ * `fleetNode.brokerUrl` (`broker.url`, else the board image's).
+ */
+export function fleetDaemonOptions(fn: FleetNode, config: H3lixConfig): Partial<DaemonOptions> {
+  const embeddedHere = config.broker.embedded.enabled && config.broker.url === undefined;
+  return {
+    keyResolver: () => fn.resolver,
+    inboundFilter: fn.inboundFilter,
+    extraSubscriptions: fn.subscriptions,
+    brokerCredentials: () => fn.brokerCredentials(),
+    excludeOrigin: (origin) => fn.isRevoked(origin),
+    ...(config.broker.embedded.enabled ? { brokerHooks: fn.brokerHooks } : {}),
+    ...(embeddedHere ? {} : { brokerUrl: fn.brokerUrl }),
+  };
+}
+
+/**
+ * The fleet feature (DESIGN section 8): publishes the certificate in the birth, routes command
+ * replies and renewed certificates through the transport, runs the certificate renewer, and registers
+ * the daemon-level commands `set-sync-cadence` and `trigger-evolution` (`ping` and
+ * `renew-certificate` are built into the FleetNode).
+ */
+export function fleetFeature(fn: FleetNode): FeatureFactory {
+  return (ctx): Feature => {
+    const log = moduleLogger(ctx.logger, 'fleet-feature');
+    const offs: Array<() => void> = [];
+    return {
+      name: 'fleet',
+      start: async () => {
+        ctx.presence.certificate = fn.provisioned.certBytes;
+        ctx.refreshBirth();
+        fn.replyWith = (t, p) => ctx.transport.publish(t, p, { qos: 1, retain: false });
+        fn.publishCertificate = (t, c) => ctx.transport.publish(t, c, { qos: 1, retain: true });
+        offs.push(fn.commands.register('set-sync-cadence', (args) => setSyncCadence(ctx.sync as unknown as CadenceSetter, args, log)));
+        offs.push(
+          fn.commands.register('trigger-evolution', (args) => {
+            const listeners = ctx.events.listenerCount('evolutionRequested');
+            if (listeners === 0) throw new H3lixError('COMMAND_REFUSED', 'trigger-evolution unsupported: no learning feature runs on this node');
+            const reason = typeof args.reason === 'string' ? args.reason.slice(0, 200) : 'fleet command';
+            ctx.events.emit('evolutionRequested', reason);
+            return { triggered: true, listeners };
+          }),
+        );
+        await fn.renewer.start();
+      },
+      stop: async () => {
+        for (const off of offs.splice(0)) off();
+        fn.replyWith = undefined;
+        fn.publishCertificate = undefined;
+        await fn.renewer.stop();
+      },
+    };
+  };
+}
+
+/** `set-sync-cadence {multiplier}`: scale the sync debounces and digest interval (0 < m ≤ 100). */
+function setSyncCadence(sync: CadenceSetter, args: Record<string, unknown>, log: ReturnType<typeof moduleLogger>): Record<string, unknown> {
+  if (typeof sync.setCadence !== 'function') {
+    log.warn('set-sync-cadence: this build of CcfSync has no cadence setter');
+    throw new H3lixError('COMMAND_REFUSED', 'set-sync-cadence unsupported by this node');
+  }
+  const m = args.multiplier;
+  if (typeof m !== 'number' || !Number.isFinite(m) || m <= 0 || m > 100) throw new H3lixError('DATA_INVALID', `set-sync-cadence: args.multiplier must be a number in (0, 100], got ${JSON.stringify(m)}`);
+  sync.setCadence(m);
+  log.info({ multiplier: m }, 'sync cadence set by fleet command');
+  return { multiplier: sync.cadenceMultiplier?.() ?? m };
+}
