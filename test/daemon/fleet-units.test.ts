@@ -1,14 +1,14 @@
 import t from 'tap';
 import { CcfField } from '../../src/ccf/field.js';
 import type { Contribution } from '../../src/ccf/types.js';
-import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
+import { EmbeddedBroker, type BrokerAuthHooks } from '../../src/sync/embedded-broker.js';
 import { Transport } from '../../src/sync/transport.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { until } from './helpers.js';
 
 const ccf = { clipNorm: 10, trimFraction: 0.1, medianBelowOrigins: 5, halfLifeSeconds: 604800, retentionSeconds: 2592000, maxOriginShare: 0.5 };
-const field = (nodeId: string, exclude?: (o: string) => boolean) => new CcfField({ nodeId, clock: new ManualClock(), config: ccf, quantization: 'f32', ...(exclude ? { exclude } : {}) });
+const field = (nodeId: string, exclude?: (o: string) => boolean) => new CcfField({ nodeId, clock: new ManualClock(), config: ccf, quantization: 'float16', ...(exclude ? { exclude } : {}) });
 const c = (origin: string, key: string, sum: number[], version: number, wall = 1000): Contribution => ({ origin, key, sum: Float32Array.from(sum), count: 1, version, hlc: { wall, logical: 0 } });
 
 t.test('CcfField exclude: revoked origins stop counting in value(), are not merged and not relayed', async (t) => {
@@ -61,8 +61,8 @@ t.test('Transport re-reads credentials before every (re)connect', async (t) => {
   const port = await freePort();
   const seen: string[] = [];
   let minOk = 1; // accept tok-N with N >= minOk
-  const hooks = {
-    authenticate: (_c: unknown, _u: string | undefined, p: Buffer | undefined, done: (err: Error | null, ok: boolean) => void) => {
+  const hooks: BrokerAuthHooks = {
+    authenticate: (_c, _u, p, done) => {
       const pw = p?.toString() ?? '';
       seen.push(pw);
       done(null, pw.startsWith('tok-') && Number(pw.slice(4)) >= minOk);
