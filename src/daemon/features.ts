@@ -2,7 +2,7 @@ import type { H3lixConfig } from '../config/schema.js';
 import type { FeatureFactory } from './feature.js';
 import { energyFeatureFactory } from './features/energy.js';
 import type { FeatureHandles } from './features/handles.js';
-import { learningFeatureFactory } from './features/learning.js';
+import { learningFeatureFactory, type InstanceBrokerOverride } from './features/learning.js';
 
 export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
 
@@ -10,6 +10,12 @@ export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/ha
 export interface DefaultFeaturesOptions {
   /** Filled by the features while they run (energy scheduler, learning stack...). Default: a fresh object. */
   handles?: FeatureHandles;
+  /**
+   * Broker URL/credentials for the personal instance's MQTT client when they are not in the config
+   * (fleet mode: `{ url: fleetNode.brokerUrl, credentials: () => fleetNode.brokerCredentials() }`).
+   * Default: `broker.url`, else the embedded broker, with `broker.username/password`.
+   */
+  instanceBroker?: InstanceBrokerOverride;
 }
 
 /**
@@ -24,6 +30,6 @@ export interface DefaultFeaturesOptions {
 export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOptions = {}): FeatureFactory[] {
   const handles = opts.handles ?? {};
   const features: FeatureFactory[] = [energyFeatureFactory(handles)];
-  if (config.instance.enabled) features.push(learningFeatureFactory(handles));
+  if (config.instance.enabled) features.push(learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {}));
   return features;
 }

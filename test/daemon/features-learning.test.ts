@@ -55,7 +55,7 @@ t.test('daemon with defaultFeatures: obs → pred on the embedded broker; no ene
   });
   await client.subscribeAsync(`h3lix/v1/${fleet}/pred/${ctx.nodeId}`, { qos: 1 });
   const obsTopic = `h3lix/v1/${fleet}/obs/${ctx.nodeId}`;
-  t.equal(handles.learning!.instance.topics.obs, obsTopic);
+  t.equal(handles.learning!.instance!.topics.obs, obsTopic);
 
   await client.publishAsync(obsTopic, JSON.stringify({ id: 'a1', features: features(1), label: 'idle' }), { qos: 1 });
   await client.publishAsync(obsTopic, JSON.stringify({ id: 'a2', features: features(2), label: 'pump' }), { qos: 1 });
@@ -75,8 +75,10 @@ t.test('daemon with defaultFeatures: obs → pred on the embedded broker; no ene
   t.equal(await s.runNow('local-evolution'), true, 'local evolution ran');
   t.ok(handles.learning!.stack.evolution.head(), 'a local head was trained');
   t.equal(await s.runNow('signals'), true, 'signals task ran');
-  const stat = s.stats().find((x) => x.name === 'local-evolution')!;
-  t.equal(stat.runs, 1);
+  t.equal(s.stats().find((x) => x.name === 'local-evolution')!.runs, 1);
+  t.equal(ctx.events.listenerCount('evolutionRequested'), 1, 'learning listens for fleet trigger-evolution');
+  ctx.events.emit('evolutionRequested', 'test');
+  await until(() => s.stats().find((x) => x.name === 'local-evolution')!.runs === 2, 10_000, 'requested evolution round');
 
   await daemon.stop('test');
   t.equal(handles.learning, undefined, 'learning handle cleared on stop');

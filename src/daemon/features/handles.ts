@@ -21,7 +21,8 @@ export interface EnergyHandle {
 export interface LearningHandle {
   inference: InferenceService;
   stack: LearningStack;
-  instance: PersonalInstance;
+  /** Undefined when no broker URL was known (see docs/daemon.md). */
+  instance: PersonalInstance | undefined;
   /** Swap the encoder model under the scheduler's update lock (never overlaps local evolution). */
   swapModel(dir: string): Promise<ModelManifest>;
 }

@@ -22,20 +22,33 @@ import type { FeatureHandles } from './handles.js';
 const SUBSCRIBE_GRACE_MS = 5000;
 
 /** The factory `defaultFeatures` uses; needs the energy feature started before it (same handles). */
-export function learningFeatureFactory(handles: FeatureHandles): FeatureFactory {
-  return (ctx) => new DaemonLearningFeature(ctx, handles);
+export function learningFeatureFactory(handles: FeatureHandles, opts: LearningFeatureOptions = {}): FeatureFactory {
+  return (ctx) => new DaemonLearningFeature(ctx, handles, opts);
+}
+
+/** Where the personal instance's MQTT client connects, when the composition root knows better than the config (fleet mode). */
+export interface InstanceBrokerOverride {
+  /** Broker URL (fleet: from the board image). Default: `broker.url`, else the embedded broker. */
+  url?: string;
+  /** Credentials re-read before every (re)connect (fleet token auth). Default: `broker.username/password`. */
+  credentials?: () => { username: string; password: string };
 }
 
 /**
- * The broker the instance's own client connects to: the daemon's (`broker.url`, else the embedded
- * broker). The daemon's Transport subscribes a fixed topic set and has no subscribe API, so the
- * instance uses a second mqtt.js client with the same credentials.
+ * The broker the instance's own client connects to: the override, else the daemon's (`broker.url`,
+ * else the embedded broker). The daemon's Transport subscribes a fixed topic set and has no subscribe
+ * API, so the instance uses a second mqtt.js client with the same credentials. Undefined = none known.
  */
-export function instanceBrokerUrl(ctx: DaemonContext): { url: string; protocolVersion: 4 | 5 } {
-  const upstream = ctx.config.broker.url;
+export function instanceBrokerUrl(ctx: DaemonContext, override: InstanceBrokerOverride = {}): { url: string; protocolVersion: 4 | 5 } | undefined {
+  const upstream = override.url ?? ctx.config.broker.url;
   if (upstream) return { url: upstream, protocolVersion: ctx.config.broker.protocolVersion };
   if (ctx.broker) return { url: ctx.broker.url, protocolVersion: 4 }; // aedes speaks 3.1.1 only
-  throw new H3lixError('CONFIG_INVALID', 'learning: no broker.url and no embedded broker to connect the personal instance to');
+  return undefined;
+}
+
+/** Options of the learning factory. */
+export interface LearningFeatureOptions {
+  broker?: InstanceBrokerOverride;
 }
 
 export class DaemonLearningFeature implements Feature {
@@ -45,12 +58,14 @@ export class DaemonLearningFeature implements Feature {
   private instance: PersonalInstance | undefined;
   private client: MqttClient | undefined;
   private unhook: (() => void) | undefined;
+  private offs: Array<() => void> = [];
   private running = false;
   private readonly log: Logger;
 
   constructor(
     private readonly ctx: DaemonContext,
     private readonly handles: FeatureHandles,
+    private readonly opts: LearningFeatureOptions = {},
   ) {
     this.log = moduleLogger(ctx.logger, 'learning');
   }
@@ -72,8 +87,8 @@ export class DaemonLearningFeature implements Feature {
     const config = ctx.config;
 
     const svc = inferenceServiceFromConfig(config.instance, moduleLogger(ctx.logger, 'inference'), ctx.clock);
+    this.svc = svc; // set first: a failed start still stops it
     await svc.start();
-    this.svc = svc;
     this.running = true;
     const stack = createLearningStack({
       signals: config.signals,
@@ -88,31 +103,9 @@ export class DaemonLearningFeature implements Feature {
     // stack.start() would also start the publisher's own timer; the scheduler owns that cadence here.
     this.unhook = ctx.field.onChange(() => stack.conditioner.invalidate());
 
-    const { url, protocolVersion } = instanceBrokerUrl(ctx);
-    const client = mqtt.connect(url, {
-      clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-instance`.slice(0, 128),
-      protocolVersion,
-      clean: true,
-      reconnectPeriod: config.broker.reconnectMs,
-      keepalive: config.broker.keepaliveSeconds,
-      ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
-      ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),
-    });
-    client.on('error', (err) => this.log.debug({ err: err.message }, 'instance mqtt error'));
-    this.client = client;
-    const instance = new PersonalInstance({
-      mqtt: client,
-      topicPrefix: ctx.topics.root,
-      nodeId: ctx.nodeId,
-      embedder: svc,
-      conditioner: stack.conditioner,
-      accumulator: stack.accumulator,
-      history: stack.history,
-      clipNorm: config.signals.clipNorm,
-      clock: ctx.clock,
-      logger: moduleLogger(ctx.logger, 'instance'),
-    });
-    this.instance = instance;
+    const broker = instanceBrokerUrl(ctx, this.opts.broker);
+    const instance = broker ? this.startInstance(broker, stack, svc) : undefined;
+    if (!broker) this.log.warn('no broker URL known to the learning feature: personal instance (obs → pred) not started; learning tasks still run');
 
     scheduler.register({
       name: 'signals',
@@ -141,12 +134,69 @@ export class DaemonLearningFeature implements Feature {
       },
     });
 
+    this.offs.push(
+      ctx.events.on('evolutionRequested', (reason) => {
+        this.log.info({ reason }, 'evolution requested');
+        void scheduler.runNow(stack.evolution.name).then(
+          (ran) => this.log.info({ ran, gate: ran ? undefined : scheduler.check(stack.evolution.name).reason }, 'requested evolution round'),
+          (err: unknown) => this.log.warn({ err: describeError(err) }, 'requested evolution failed'),
+        );
+      }),
+    );
     this.handles.learning = {
       inference: svc,
       stack,
       instance,
       swapModel: (dir) => scheduler.withUpdateLock('model-swap', () => svc.swap(dir)),
     };
+    if (instance && broker) await this.awaitSubscribed(instance, broker.url);
+  }
+
+  private startInstance(broker: { url: string; protocolVersion: 4 | 5 }, stack: LearningStack, svc: InferenceService): PersonalInstance {
+    const { ctx } = this;
+    const config = ctx.config;
+    const creds = this.opts.broker?.credentials;
+    const staticCreds = { username: config.broker.username, password: config.broker.password };
+    const first = creds ? creds() : staticCreds;
+    const client = mqtt.connect(broker.url, {
+      clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-instance`.slice(0, 128),
+      protocolVersion: broker.protocolVersion,
+      clean: true,
+      reconnectPeriod: config.broker.reconnectMs,
+      keepalive: config.broker.keepaliveSeconds,
+      ...(first.username !== undefined ? { username: first.username } : {}),
+      ...(first.password !== undefined ? { password: first.password } : {}),
+    });
+    if (creds) {
+      // token credentials expire: re-read them before every reconnect, as the daemon's transport does
+      client.on('reconnect', () => {
+        const c = creds();
+        client.options.username = c.username;
+        client.options.password = c.password;
+      });
+    }
+    client.on('error', (err) => this.log.debug({ err: err.message }, 'instance mqtt error'));
+    this.client = client;
+    const instance = new PersonalInstance({
+      mqtt: client,
+      topicPrefix: ctx.topics.root,
+      nodeId: ctx.nodeId,
+      embedder: svc,
+      conditioner: stack.conditioner,
+      accumulator: stack.accumulator,
+      history: stack.history,
+      clipNorm: config.signals.clipNorm,
+      clock: ctx.clock,
+      logger: moduleLogger(ctx.logger, 'instance'),
+    });
+    this.instance = instance;
+    return instance;
+  }
+
+  /** Wait (bounded) for the obs subscription so a started daemon answers at once; later is fine too. */
+  private async awaitSubscribed(instance: PersonalInstance, url: string): Promise<void> {
+    const { ctx } = this;
+    const svc = this.svc!;
     const subscribed = instance.start();
     const grace = new Promise<'late'>((resolve) => {
       const h = ctx.clock.setTimeout(() => resolve('late'), SUBSCRIBE_GRACE_MS);
@@ -158,7 +208,7 @@ export class DaemonLearningFeature implements Feature {
     });
     if (first === 'late') {
       this.log.warn({ broker: url }, 'personal instance not subscribed yet; it will subscribe when the broker is reachable');
-      subscribed.catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'personal instance subscribe failed'));
+      void subscribed.catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'personal instance subscribe failed'));
     }
     this.log.info({ obs: instance.topics.obs, pred: instance.topics.pred, model: svc.manifest.name }, 'personal instance started');
   }
@@ -166,6 +216,7 @@ export class DaemonLearningFeature implements Feature {
   async stop(): Promise<void> {
     this.running = false;
     this.handles.learning = undefined;
+    for (const off of this.offs.splice(0)) off();
     await this.instance?.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'instance stop failed'));
     this.stack?.stop();
     this.unhook?.();
