@@ -26,7 +26,9 @@ interface RunOptions {
 export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; clock?: Clock; drainTimeoutMs?: number; jitterMs?: number }): Promise<{ daemon: Daemon; fleetNode: FleetNode | undefined }> {
   const clock = o.clock ?? systemClock;
   const fleetNode = o.config.fleet.enabled ? await prepareFleetNode({ config: o.config, clock, logger: o.logger }) : undefined;
-  const features = defaultFeatures(o.config);
+  // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
+  const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
+  const features = defaultFeatures(o.config, fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {});
   const daemon = createDaemon({
     config: o.config,
     logger: o.logger,
