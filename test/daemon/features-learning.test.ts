@@ -116,3 +116,45 @@ t.test('a missing model fails the start with the model error and leaves nothing 
   t.equal(handles.learning, undefined);
   t.equal(handles.energy, undefined, 'energy stopped by the failed start');
 });
+
+t.test('instance client refused by the broker: start goes on after the grace period, stop does not hang', async (t) => {
+  const dataDir = t.testdir();
+  const config = validateConfig({
+    node: { dataDir, fleet: 'featauth' },
+    broker: { embedded: { enabled: true, host: '127.0.0.1', port: 0 }, reconnectMs: 100 },
+    log: { level: 'silent' },
+  });
+  const lines: Array<{ level: string; msg: string }> = [];
+  const handles: FeatureHandles = {};
+  let allow = false;
+  const daemon = createDaemon({
+    config,
+    logger: recordingLogger(lines),
+    features: defaultFeatures(config, { handles }),
+    drainTimeoutMs: 200,
+    // the daemon's own transport gets in; the instance's second client is refused until `allow`
+    brokerHooks: { authenticate: (client, _u, _p, done) => done(null, allow || !client.id.endsWith('-instance')) },
+  });
+  const t0 = Date.now();
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  t.ok(Date.now() - t0 >= 4500, 'waited for the subscription grace period');
+  t.ok(lines.some((l) => l.level === 'warn' && /not subscribed yet/.test(l.msg)), `warned: ${JSON.stringify(lines.filter((l) => l.level === 'warn'))}`);
+  t.ok(handles.learning?.instance, 'instance object exists and will subscribe once allowed');
+  allow = true;
+  const ctx = daemon.context;
+  const client = await mqtt.connectAsync(ctx.broker!.url, { clientId: 'test-device', protocolVersion: 4 });
+  t.teardown(() => client.endAsync(true));
+  let pred: Record<string, unknown> | undefined;
+  client.on('message', (_topic, payload) => (pred = JSON.parse(payload.toString('utf8')) as Record<string, unknown>));
+  await client.subscribeAsync(`h3lix/v1/featauth/pred/${ctx.nodeId}`, { qos: 1 });
+  const obs = JSON.stringify({ id: 'late', features: features(3) });
+  await until(() => {
+    if (pred === undefined) void client.publishAsync(`h3lix/v1/featauth/obs/${ctx.nodeId}`, obs, { qos: 0 });
+    return pred !== undefined;
+  }, 10_000, 'a prediction once the broker lets the instance in');
+  t.equal(pred!.id, 'late', 'instance subscribed after the broker accepted it');
+  const t1 = Date.now();
+  await daemon.stop('test');
+  t.ok(Date.now() - t1 < 5000, `stop returned in ${Date.now() - t1} ms`);
+});

@@ -163,6 +163,7 @@ export class DaemonLearningFeature implements Feature {
       protocolVersion: broker.protocolVersion,
       clean: true,
       reconnectPeriod: config.broker.reconnectMs,
+      reconnectOnConnackError: true, // a refused CONNACK (token not yet valid, ACL pushed later) is retried
       keepalive: config.broker.keepaliveSeconds,
       ...(first.username !== undefined ? { username: first.username } : {}),
       ...(first.password !== undefined ? { password: first.password } : {}),
@@ -193,34 +194,43 @@ export class DaemonLearningFeature implements Feature {
     return instance;
   }
 
-  /** Wait (bounded) for the obs subscription so a started daemon answers at once; later is fine too. */
+  /**
+   * Subscribe now and again on every (re)connect (a refused or failed first connect gives up the
+   * subscription in mqtt.js), and wait (bounded) for the first success so a started daemon answers at
+   * once; later is fine too.
+   */
   private async awaitSubscribed(instance: PersonalInstance, url: string): Promise<void> {
     const { ctx } = this;
-    const svc = this.svc!;
-    const subscribed = instance.start();
-    const grace = new Promise<'late'>((resolve) => {
-      const h = ctx.clock.setTimeout(() => resolve('late'), SUBSCRIBE_GRACE_MS);
-      void subscribed.finally(() => ctx.clock.clearTimeout(h)).catch(() => undefined);
-    });
-    const first = await Promise.race([subscribed.then(() => 'ok' as const), grace]).catch((err: unknown) => {
-      this.log.warn({ err: describeError(err) }, 'personal instance subscribe failed');
-      return 'failed' as const;
-    });
-    if (first === 'late') {
-      this.log.warn({ broker: url }, 'personal instance not subscribed yet; it will subscribe when the broker is reachable');
-      void subscribed.catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'personal instance subscribe failed'));
-    }
-    this.log.info({ obs: instance.topics.obs, pred: instance.topics.pred, model: svc.manifest.name }, 'personal instance started');
+    const client = this.client!;
+    let done!: () => void;
+    const first = new Promise<'ok'>((resolve) => (done = () => resolve('ok')));
+    const subscribe = (p: Promise<unknown>) =>
+      void p.then(
+        () => done(),
+        (err: unknown) => this.log.debug({ err: describeError(err) }, 'instance subscribe failed; retried on the next connect'),
+      );
+    client.on('connect', () => subscribe(client.subscribeAsync(instance.topics.obs, { qos: 1 })));
+    subscribe(instance.start());
+    let timer: ReturnType<typeof ctx.clock.setTimeout> | undefined;
+    const grace = new Promise<'late'>((resolve) => (timer = ctx.clock.setTimeout(() => resolve('late'), SUBSCRIBE_GRACE_MS)));
+    const outcome = await Promise.race([first, grace]);
+    if (timer) ctx.clock.clearTimeout(timer);
+    if (outcome === 'late') this.log.warn({ broker: url }, 'personal instance not subscribed yet; it subscribes when the broker accepts its connection');
+    this.log.info({ obs: instance.topics.obs, pred: instance.topics.pred, model: this.svc!.manifest.name }, 'personal instance started');
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.handles.learning = undefined;
     for (const off of this.offs.splice(0)) off();
+    const client = this.client;
+    // mqtt.js queues an UNSUBSCRIBE while offline and never settles it: a client that is not
+    // connected (broker down, credentials refused) is closed first, so instance.stop() cannot hang.
+    if (client && !client.connected) await client.endAsync(true).catch(() => undefined);
     await this.instance?.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'instance stop failed'));
     this.stack?.stop();
     this.unhook?.();
-    await this.client?.endAsync(true).catch(() => undefined);
+    await client?.endAsync(true).catch(() => undefined);
     await this.svc?.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'inference stop failed'));
     this.instance = undefined;
     this.stack = undefined;
