@@ -204,13 +204,23 @@ export class DaemonLearningFeature implements Feature {
     const client = this.client!;
     let done!: () => void;
     const first = new Promise<'ok'>((resolve) => (done = () => resolve('ok')));
+    let warned = false;
     const subscribe = (p: Promise<unknown>) =>
       void p.then(
-        () => done(),
+        (granted) => {
+          // SUBACK 0x80: the broker's ACL refused the topic (e.g. a fleet ACL without obs/<node>)
+          if (Array.isArray(granted) && granted.some((g) => (g as { qos?: number }).qos === 128)) {
+            if (!warned) this.log.warn({ topic: instance.topics.obs }, 'broker refused the personal instance subscription (ACL)');
+            warned = true;
+            return;
+          }
+          done();
+        },
         (err: unknown) => this.log.debug({ err: describeError(err) }, 'instance subscribe failed; retried on the next connect'),
       );
     client.on('connect', () => subscribe(client.subscribeAsync(instance.topics.obs, { qos: 1 })));
-    subscribe(instance.start());
+    void instance.start().catch((err: unknown) => this.log.debug({ err: describeError(err) }, 'instance start subscribe failed; retried on the next connect'));
+    if (client.connected) subscribe(client.subscribeAsync(instance.topics.obs, { qos: 1 }));
     let timer: ReturnType<typeof ctx.clock.setTimeout> | undefined;
     const grace = new Promise<'late'>((resolve) => (timer = ctx.clock.setTimeout(() => resolve('late'), SUBSCRIBE_GRACE_MS)));
     const outcome = await Promise.race([first, grace]);
