@@ -15,8 +15,8 @@ export type Principal =
   | { kind: 'provisioner' };
 
 /** `<self>` below is the node id (node) or the request id (claim). */
-const NODE_PUBLISH = ['ccf/delta/<self>', 'ccf/digest/<self>', 'ccf/want/<self>', 'state/<self>', 'energy/<self>', 'obs/+/<self>', 'cmd/<self>/reply', 'fleet/certs/<self>', 'provision/request/<self>'];
-const NODE_SUBSCRIBE = ['ccf/+/+', 'ccf/delta/+', 'ccf/digest/+', 'ccf/want/+', 'state/+', 'energy/+', 'obs/+/+', 'fleet/revocations', 'fleet/certs/+', 'cmd/<self>', 'provision/response/<self>'];
+const NODE_PUBLISH = ['ccf/delta/<self>', 'ccf/digest/<self>', 'ccf/want/<self>', 'state/<self>', 'energy/<self>', 'obs/<self>', 'pred/<self>', 'cmd/<self>/reply', 'fleet/certs/<self>', 'provision/request/<self>'];
+const NODE_SUBSCRIBE = ['ccf/+/+', 'ccf/delta/+', 'ccf/digest/+', 'ccf/want/+', 'state/+', 'energy/+', 'obs/<self>', 'fleet/revocations', 'fleet/certs/+', 'cmd/<self>', 'provision/response/<self>'];
 const CLAIM_PUBLISH = ['provision/request/<self>'];
 const CLAIM_SUBSCRIBE = ['provision/response/<self>'];
 const PROVISIONER_PUBLISH = ['provision/response/+', 'cmd/+', 'fleet/revocations', 'fleet/certs/+'];

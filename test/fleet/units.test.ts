@@ -34,7 +34,9 @@ t.test('topic matching and subscription coverage [MQTT-4.7.1]', async (t) => {
   t.ok(filterCovered('a/#', 'a/+/c'));
   const r = rulesFor('f', { kind: 'node', nodeId: 'n1' });
   t.ok(mayPublish(r, 'h3lix/v1/f/ccf/delta/n1'));
-  t.ok(mayPublish(r, 'h3lix/v1/f/obs/pred/n1'));
+  t.ok(mayPublish(r, 'h3lix/v1/f/pred/n1'), 'own predictions');
+  t.ok(mayPublish(r, 'h3lix/v1/f/obs/n1'), 'own observations (local sensors log in as the node)');
+  t.notOk(mayPublish(r, 'h3lix/v1/f/pred/n2'), 'not another node\'s predictions');
   t.notOk(mayPublish(r, 'h3lix/v1/f/ccf/delta/n2'));
   t.notOk(mayPublish(r, 'h3lix/v1/f/ccf/delta/+'), 'no wildcards in a publish topic');
   t.notOk(mayPublish(r, 'h3lix/v1/g/ccf/delta/n1'), 'another fleet');
