@@ -16,8 +16,8 @@ import { until } from './helpers.js';
 const entry = fileURLToPath(new URL('./fixtures/cli-entry.ts', import.meta.url));
 
 /** `h3lix fleet init` in-process; returns the opened fleet directory. */
-async function initFleet(dir: string): Promise<FleetDir> {
-  const r = await cli(['fleet', 'init', '--fleet', 'f1', '--out', join(dir, 'fleet'), '--batch', 'b1', '--uses', '10', '--json']);
+async function initFleet(dir: string, extra: string[] = []): Promise<FleetDir> {
+  const r = await cli(['fleet', 'init', '--fleet', 'f1', '--out', join(dir, 'fleet'), '--batch', 'b1', '--uses', '10', '--json', ...extra]);
   if (r.code !== 0) throw new Error(`fleet init failed: ${r.stderr}`);
   return FleetDir.open(join(dir, 'fleet'));
 }
@@ -167,4 +167,21 @@ t.test('h3lix run in fleet mode without a provisioner exits 69 with PROVISION_TI
   t.equal(r.code, 69, 'EX_UNAVAILABLE');
   t.match(r.stderr, /fleet provisioning failed, not starting/);
   t.match(r.stderr, /PROVISION_TIMEOUT/);
+});
+
+t.test('h3lix run in fleet mode with a claim for other boards exits 1 with PROVISION_REJECTED and the reason', async (t) => {
+  const dir = t.testdir();
+  const { logger } = capturedLogger();
+  const fd = await initFleet(dir, ['--boards', 'esp32-s3']);
+  const sb = await startSecureBroker(fd, logger);
+  t.teardown(() => sb.broker.stop());
+  const prov = await startProvisioner(fd, sb.broker.url, logger);
+  t.teardown(() => prov.stop());
+  const cfg = join(dir, 'h3lix.yaml');
+  writeFileSync(cfg, JSON.stringify(boardConfig(dir, 'e', fd, sb.broker.url)));
+  const r = await cli(['run', '--config', cfg]);
+  t.equal(r.code, 1, 'exit 1 (failed)');
+  t.match(r.stderr, /fleet provisioning failed, not starting/);
+  t.match(r.stderr, /PROVISION_REJECTED.*rpi-4/);
+  t.equal(prov.stats.accepted, 0);
 });
