@@ -35,10 +35,15 @@ export function exitCodeFor(err: unknown): number {
       case 'BROKER_UNAVAILABLE':
       case 'SERIAL_UNAVAILABLE':
       case 'PROVISION_TIMEOUT':
+      case 'REQUEST_TIMEOUT':
+      case 'AUTH_FAILED':
         return ExitCode.UNAVAILABLE;
       case 'STORE_IO':
       case 'STORE_CORRUPT':
+      case 'OUTBOX_FULL':
         return ExitCode.IO;
+      case 'INTERNAL':
+        return ExitCode.SOFTWARE;
       default:
         return ExitCode.FAILED;
     }

@@ -37,8 +37,14 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = {}, sourc
 export function validateConfig(raw: unknown, source = '<config>'): H3lixConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw configErrorFrom(result.error, source);
+  const fromEnv = typeof raw === 'object' && raw !== null ? envKeys.get(raw) : undefined;
+  const key = configErrorFrom(result.error, source).key;
+  const envName = fromEnv?.find(([k]) => k === key || key.startsWith(`${k}.`))?.[1];
+  throw configErrorFrom(result.error, envName ? `${source}, set by environment variable ${envName}` : source);
 }
+
+/** Which keys of a raw config object came from environment variables (for error messages). */
+const envKeys = new WeakMap<object, Array<[string, string]>>();
 
 function configErrorFrom(error: z.ZodError, source: string): ConfigError {
   const issue = error.issues[0]!;
@@ -58,13 +64,17 @@ function configErrorFrom(error: z.ZodError, source: string): ConfigError {
  */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out = structuredClone(raw);
+  const sections = new Set(Object.keys(configSchema.shape));
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    // Only H3LIX_<SECTION>__<KEY>[__...] for a known section: other H3LIX_* variables (test knobs,
+    // scripts) are not config and must not make a config file fail to load.
+    if (!name.startsWith(ENV_PREFIX) || !name.includes('__') || value === undefined) continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')
       .map((p) => p.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
-    if (path.some((p) => p.length === 0)) continue;
+    if (path.some((p) => p.length === 0) || !sections.has(path[0]!)) continue;
+    envKeys.set(out, [...(envKeys.get(out) ?? []), [path.join('.'), name]]);
     let node: Record<string, unknown> = out;
     for (const part of path.slice(0, -1)) {
       const next = node[part];

@@ -1,4 +1,4 @@
-import { describeError } from '../errors.js';
+import { WireError, describeError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { verifyCertificate, type NodeCertificate } from './certificate.js';
@@ -100,8 +100,18 @@ export class CertificateKeyResolver implements LearningKeyResolver {
     return this.certs.get(nodeId)?.find((c) => now >= c.notBefore && now < c.notAfter);
   }
 
+  /**
+   * The sender's key from its valid certificate. A revoked sender throws WIRE_REVOKED and a sender
+   * whose every certificate has expired throws WIRE_CERT_EXPIRED, so the rejection says why; a sender
+   * with no certificate at all resolves to undefined (decodeEnvelope: WIRE_UNKNOWN_SENDER).
+   */
   resolve(from: string): Uint8Array | undefined {
-    return this.certificate(from)?.publicKey;
+    if (this.revocations.isRevoked(from)) throw new WireError('WIRE_REVOKED', `sender ${JSON.stringify(from)} is revoked by the fleet`);
+    const cert = this.certificate(from);
+    if (cert) return cert.publicKey;
+    const now = this.o.clock.now();
+    if (this.certs.get(from)?.some((c) => now >= c.notAfter)) throw new WireError('WIRE_CERT_EXPIRED', `certificate of sender ${JSON.stringify(from)} has expired`);
+    return undefined;
   }
 
   /** The filter the CCF value/merge path uses: drop contributions of revoked origins. */

@@ -47,6 +47,12 @@ t.test('env overrides reach nested camelCase keys and are validated', async (t) 
   t.equal(cfg.node.dataDir, '/var/h3lix');
   t.throws(() => parseConfigText('', { H3LIX_BROKER__EMBEDDED__PORT: 'x' }), /broker\.embedded\.port/);
   t.same(applyEnvOverrides({ a: 1 }, { OTHER: '1', H3LIX___: 'x' }), { a: 1 });
+  // other H3LIX_* variables (test knobs) are not config keys and are ignored
+  t.same(applyEnvOverrides({}, { H3LIX_TEST_MOSQUITTO_URL: 'mqtt://x', H3LIX_NOSECTION__KEY: '1' }), {});
+  t.equal(parseConfigText('', { H3LIX_TEST_MOSQUITTO_URL: 'mqtt://x' }).node.fleet, 'demo');
+  const envErr = t.throws(() => parseConfigText('', { H3LIX_SYNC__DEBOUNCE_MS: 'soon' })) as ConfigError;
+  t.equal(envErr.key, 'sync.debounceMs');
+  t.match(envErr.message, /environment variable H3LIX_SYNC__DEBOUNCE_MS/, 'names the variable');
 });
 
 t.test('h3lix config check', async (t) => {

@@ -117,7 +117,7 @@ t.test('manual approval, revoke and signed commands through the CLI', async (t) 
   listener.on('message', (topic, payload) => resolver.handleMessage(topic, new Uint8Array(payload)));
   await listener.subscribeAsync(`h3lix/v1/f1/fleet/revocations`, { qos: 1 });
   await until(() => resolver.isRevoked(aId), 3000, 'revocation applied');
-  t.equal(resolver.resolve(aId), undefined, 'a revoked node no longer resolves');
+  t.throws(() => resolver.resolve(aId), { code: 'WIRE_REVOKED' }, 'a revoked node no longer resolves: WIRE_REVOKED');
   await until(() => node.disconnected || !node.connected, 3000, 'revoked node disconnected');
   t.pass('broker disconnected the revoked node');
   t.equal((await cli(['fleet', 'revoke', aId, '--fleet-dir', fd.dir])).code, 65, 'revoking twice is refused');

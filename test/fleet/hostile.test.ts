@@ -216,16 +216,18 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   await settle();
   attack('certificate signed by a rogue key on fleet/certs', 'resolver (WIRE_BAD_SIGNATURE)', resolver.certificate(victim.identity.nodeId)?.serial === victim.result.certificate.serial);
 
-  // An expired certificate does not resolve, so its envelopes are unknown senders.
-  const shortResolver = new CertificateKeyResolver({ fleet: fd.fleet, fleetPublicKey: fd.fleetPublicKey, clock: { ...systemClock, now: () => victim.result.certificate.notAfter + 1 }, logger });
+  // A certificate learned while valid, then expired: its envelopes are rejected WIRE_CERT_EXPIRED.
+  let shortNow = victim.result.certificate.notAfter - 1;
+  const shortResolver = new CertificateKeyResolver({ fleet: fd.fleet, fleetPublicKey: fd.fleetPublicKey, clock: { ...systemClock, now: () => shortNow }, logger });
   shortResolver.learnCertificate(victim.result.certBytes);
+  shortNow = victim.result.certificate.notAfter + 1;
   let expiredErr = '';
   try {
     decodeEnvelope(delta(victim, victim.identity.nodeId, 1), { fleet: fd.fleet, resolveKey: (f) => shortResolver.resolve(f) });
   } catch (err) {
     expiredErr = (err as { code: string }).code;
   }
-  attack('envelope from a node whose certificate expired', 'resolver (WIRE_UNKNOWN_SENDER)', expiredErr === 'WIRE_UNKNOWN_SENDER');
+  attack('envelope from a node whose certificate expired', 'resolver (WIRE_CERT_EXPIRED)', expiredErr === 'WIRE_CERT_EXPIRED');
 
   // --- provisioning abuse ---
   const fresh = async (claim: Uint8Array, signer: typeof claimSigner, mutate?: (r: Parameters<typeof encodeProvisionRequest>[0]) => void) => {
@@ -295,7 +297,7 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   } catch (err) {
     revokedErr = (err as { code: string }).code;
   }
-  attack('envelope from a revoked node', 'resolver (WIRE_UNKNOWN_SENDER)', revokedErr === 'WIRE_UNKNOWN_SENDER' && resolver.isRevoked(attacker.identity.nodeId));
+  attack('envelope from a revoked node', 'resolver (WIRE_REVOKED)', revokedErr === 'WIRE_REVOKED' && resolver.isRevoked(attacker.identity.nodeId));
   const oldList = issueRevocationList({ fleet: fd.fleet, seq: 0, issuedAt: Date.now(), revoked: [] }, fd.fleetSigner());
   resolver.handleMessage(`${root}fleet/revocations`, oldList);
   const forgedList = issueRevocationList({ fleet: fd.fleet, seq: 99, issuedAt: Date.now(), revoked: [] }, createSigner(rogue));

@@ -117,17 +117,17 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     });
 
   for (const verb of ['approve', 'reject'] as const) {
-    fleet
+    const cmd = fleet
       .command(`${verb} <request>`)
       .description(`${verb} a pending provisioning request (manual mode); the running provisioner answers it`)
-      .requiredOption('--fleet-dir <dir>', 'fleet directory')
-      .option('--reason <text>', 'reason sent to the board (reject)', 'rejected by operator')
-      .action((request: string, o: { fleetDir: string; reason: string }) => {
+      .requiredOption('--fleet-dir <dir>', 'fleet directory');
+    if (verb === 'reject') cmd.option('--reason <text>', 'reason sent to the board', 'rejected by operator');
+    cmd.action((request: string, o: { fleetDir: string; reason?: string }) => {
         const fd = FleetDir.open(o.fleetDir);
         name('request')(request);
         const p = fd.pending(request);
         if (!p) throw new H3lixError('DATA_INVALID', `no pending request ${request} (see h3lix fleet list --pending)`);
-        fd.savePending({ ...p, decision: verb === 'approve' ? 'approved' : 'rejected', reason: o.reason });
+        fd.savePending({ ...p, decision: verb === 'approve' ? 'approved' : 'rejected', reason: o.reason ?? 'approved by operator' });
         out(`${request} (node ${p.nodeId}, board ${p.board}, batch ${p.batch}) ${verb === 'approve' ? 'approved' : 'rejected'}`);
         ctx.setExitCode(ExitCode.OK);
       });
