@@ -27,7 +27,6 @@ export type ErrorCode =
   | 'OUTBOX_FULL'
   // sync / broker
   | 'BROKER_UNAVAILABLE'
-  | 'SYNC_FAILED'
   // models / inference
   | 'MODEL_INVALID'
   | 'MODEL_CHECKSUM'
