@@ -54,6 +54,8 @@ export class EnergyFeature {
   private unlistenMode: (() => void) | undefined;
   private flushTimer: ReturnType<Clock['setTimeout']> | undefined;
   private running = false;
+  private ingested = 0;
+  private restoring: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly options: EnergyFeatureOptions) {
     const { profile, config, clock } = options;
@@ -89,7 +91,19 @@ export class EnergyFeature {
     this.unlistenMode = this.policy.events.on('mode', (c) => this.onMode(c));
     if (this.options.readings) this.unsubscribe = this.options.readings((r) => this.ingest(r));
     this.scheduler.start();
-    if (this.options.historyStore) this.armFlush();
+    if (this.options.historyStore) {
+      this.restoring = this.restoreHistory();
+      this.armFlush();
+    }
+  }
+
+  /**
+   * Settles when the history load begun by `start()` is done: the number of persisted points loaded
+   * (0 without a store, or when the load failed, which is logged). Await it before relying on a
+   * warmed forecaster after a restart.
+   */
+  historyRestored(): Promise<number> {
+    return this.restoring;
   }
 
   async stop(): Promise<void> {
@@ -104,6 +118,7 @@ export class EnergyFeature {
   /** Fold in one reading: estimate, forecast, mode, history, scheduler re-check, publish (throttled). */
   ingest(r: EnergyReading): EnergySnapshot {
     const { clock, config } = this.options;
+    this.ingested += 1;
     const state = this.estimator.ingest(r, clock.monotonic());
     this.forecaster.observe(r.time, state.pvPower);
     const horizon = config.forecastHorizonHours;
@@ -145,6 +160,29 @@ export class EnergyFeature {
       if (done instanceof Promise) done.catch((err: unknown) => this.options.logger?.warn({ err: describeError(err) }, 'energy publish failed'));
     } catch (err) {
       this.options.logger?.warn({ err: describeError(err) }, 'energy publish failed');
+    }
+  }
+
+  /**
+   * Load the persisted history (DESIGN section 9) into memory and replay its PV trace into the
+   * forecaster (today's weather factor and the time-of-day profile), so a restarted daemon forecasts
+   * from where it left off. The replay happens only if no live reading came first: the forecaster
+   * needs samples in time order.
+   */
+  private async restoreHistory(): Promise<number> {
+    const before = this.ingested;
+    try {
+      const loaded = await this.history.restore(Number.NEGATIVE_INFINITY);
+      if (this.ingested === before) {
+        for (const p of loaded) this.forecaster.observe(p.time, p.pvPower);
+      } else {
+        this.options.logger?.info({ points: loaded.length }, 'readings arrived before the energy history loaded; forecaster not warmed from it');
+      }
+      if (loaded.length) this.options.logger?.info({ points: loaded.length, from: loaded[0]!.time, to: loaded.at(-1)!.time }, 'energy history restored');
+      return loaded.length;
+    } catch (err) {
+      this.options.logger?.warn({ err: describeError(err) }, 'energy history load failed; starting with empty history');
+      return 0;
     }
   }
 

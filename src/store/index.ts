@@ -6,4 +6,5 @@ export { loadOrCreateIdentity, readIdentity, readPublicIdentity, IDENTITY_FILE, 
 export { Outbox, type OutboxMessage, type OutboxOptions, type OutboxStats, type EnqueueInput, type DropReason } from './outbox.js';
 export { SeqStore, KvStore, ReplayStateStore, type SeqStoreOptions, type KvValue } from './seq-store.js';
 export { FieldStore, type FieldStoreOptions } from './field-store.js';
+export { SqliteEnergyHistoryStore, type SqliteEnergyHistoryStoreOptions } from './energy-history.js';
 export { inspectDataDir, type DataDirInspection, type KeySummary } from './inspect.js';

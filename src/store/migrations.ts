@@ -55,6 +55,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'energy history',
+    up(db) {
+      db.exec(`
+        -- one row per energy history point (src/store/energy-history.ts); rowid breaks ties in time
+        CREATE TABLE energy_history (
+          id              INTEGER PRIMARY KEY,
+          time            INTEGER NOT NULL,  -- wall ms of the reading
+          soc             REAL    NOT NULL,
+          battery_voltage REAL    NOT NULL,
+          battery_current REAL    NOT NULL,
+          pv_power        REAL    NOT NULL,
+          load_power      REAL    NOT NULL,
+          mode            TEXT    NOT NULL CHECK (mode IN ('survival', 'conserve', 'normal', 'surplus'))
+        );
+        CREATE INDEX energy_history_time ON energy_history (time);
+      `);
+    },
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -9,6 +9,7 @@ import { encode as cborEncode } from 'cbor-x';
 import type { H3lixConfig } from '../../config/schema.js';
 import { EnergyFeature, loadBoardProfile, type BoardProfile, type EnergyMode, type EnergyReading, type PublishedEnergy } from '../../energy/index.js';
 import { describeError } from '../../errors.js';
+import { SqliteEnergyHistoryStore } from '../../store/energy-history.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import { openEnergySource, parseSourceUri, sourceUriFromProfile, type EnergySource } from '../../../firmware-bridge/src/index.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
@@ -51,7 +52,7 @@ export class DaemonEnergyFeature implements Feature {
     this.log = moduleLogger(ctx.logger, 'energy');
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     const { ctx } = this;
     const config = ctx.config;
     const profile = loadBoardProfile(config.node.board);
@@ -64,6 +65,8 @@ export class DaemonEnergyFeature implements Feature {
       profile,
       config: config.energy,
       fixedSchedule: !source,
+      // DESIGN section 9: history survives power loss; a restart loads it back (forecaster warm-up)
+      historyStore: new SqliteEnergyHistoryStore({ store: ctx.store, maxPoints: config.energy.historyMaxPoints }),
       ...(source ? { readings: (fn: (r: EnergyReading) => void) => source.events.on('reading', fn) } : {}),
       publish: (s) => this.publish(s),
     });
@@ -72,12 +75,12 @@ export class DaemonEnergyFeature implements Feature {
     this.offs.push(energy.policy.events.on('mode', (c) => this.onMode(c.to)));
     this.handles.energy = { feature: energy, scheduler: energy.scheduler, profile, sourceUri: uri };
     energy.start();
+    await energy.historyRestored();
     if (source) {
       this.offs.push(source.events.on('status', (s) => this.log.debug({ source: uri, state: s.state, reason: s.reason }, 'energy source status')));
       source.start();
       this.log.info({ source: uri, board: profile.name }, 'energy source opened');
     }
-    return Promise.resolve();
   }
 
   async stop(): Promise<void> {
