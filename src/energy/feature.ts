@@ -50,6 +50,8 @@ export class EnergyFeature {
   private readonly reserveSoc: number;
   private latest: EnergySnapshot | undefined;
   private lastPublishMono = -Infinity;
+  private lastHistoryTime = -Infinity;
+  private lastHistoryMode: string | undefined;
   private unsubscribe: (() => void) | undefined;
   private unlistenMode: (() => void) | undefined;
   private flushTimer: ReturnType<Clock['setTimeout']> | undefined;
@@ -136,7 +138,14 @@ export class EnergyFeature {
     this.latest = new EnergySnapshot(state, modeBefore, this.policy.modeSince(), forecastWh, horizon, budgetWh);
     const mode = this.policy.update(state); // may emit 'mode' → onMode publishes
     if (mode !== modeBefore) this.latest = new EnergySnapshot(state, mode, this.policy.modeSince(), forecastWh, horizon, budgetWh);
-    this.history.add({ time: r.time, soc: state.soc, batteryVoltage: state.batteryVoltage, batteryCurrent: state.batteryCurrent, pvPower: state.pvPower, loadPower: state.loadPower, mode });
+    // One history point per historyIntervalSeconds of reading time, so historyMaxPoints spans days
+    // whatever the source's rate; a mode change, or a clock that went backwards, records at once.
+    const sinceLast = r.time - this.lastHistoryTime;
+    if (sinceLast >= config.historyIntervalSeconds * 1000 || sinceLast < 0 || mode !== this.lastHistoryMode) {
+      this.history.add({ time: r.time, soc: state.soc, batteryVoltage: state.batteryVoltage, batteryCurrent: state.batteryCurrent, pvPower: state.pvPower, loadPower: state.loadPower, mode });
+      this.lastHistoryTime = r.time;
+      this.lastHistoryMode = mode;
+    }
     this.scheduler.notifyEnergyChanged();
     if (clock.monotonic() - this.lastPublishMono >= config.publishIntervalSeconds * 1000) this.publishLatest();
     return this.latest;

@@ -32,11 +32,11 @@ t.test('energy history survives a daemon restart on the same dataDir and warms t
   t.equal(await f1.historyRestored(), 0, 'empty history on first start');
   t.equal(f1.forecaster.forecastWh(t0, 24), 0, 'no PV seen yet: forecast 0');
   for (let i = 0; i < 120; i++) {
-    f1.ingest({ time: t0 + i * 30_000, source: 'test', batteryVoltage: 12.8, batteryCurrent: 1.5, soc: 0.7, pvPower: 40 + (i % 10) });
+    f1.ingest({ time: t0 + i * 60_000, source: 'test', batteryVoltage: 12.8, batteryCurrent: 1.5, soc: 0.7, pvPower: 40 + (i % 10) });
   }
   t.equal(f1.history.size(), 100, 'in memory, bounded by historyMaxPoints');
   const before = f1.history.since(Number.NEGATIVE_INFINITY);
-  const forecastBefore = f1.forecaster.forecastWh(t0 + 120 * 30_000, 24);
+  const forecastBefore = f1.forecaster.forecastWh(t0 + 120 * 60_000, 24);
   t.ok(forecastBefore > 0, `forecast from today's trace: ${forecastBefore.toFixed(1)} Wh`);
   await first.stop(); // stop flushes the pending points (flush interval 5 min not reached)
 
@@ -46,11 +46,11 @@ t.test('energy history survives a daemon restart on the same dataDir and warms t
   t.equal(await f2.historyRestored(), 100, 'the newest 100 points loaded on start');
   t.same(f2.history.since(Number.NEGATIVE_INFINITY), before, 'same points, same order, same values');
   // (the 20 oldest readings fell out of the bounded history, so equal within 0.1 %, not bit for bit)
-  const forecastAfter = f2.forecaster.forecastWh(t0 + 120 * 30_000, 24);
+  const forecastAfter = f2.forecaster.forecastWh(t0 + 120 * 60_000, 24);
   t.ok(Math.abs(forecastAfter - forecastBefore) < 1e-3 * forecastBefore, `forecaster replayed the trace: ${forecastAfter.toFixed(1)} Wh after the restart`);
 
   // new readings after the restart are appended, restored ones are not written twice
-  f2.ingest({ time: t0 + 200 * 30_000, source: 'test', batteryVoltage: 12.9, batteryCurrent: 1, soc: 0.72, pvPower: 55 });
+  f2.ingest({ time: t0 + 200 * 60_000, source: 'test', batteryVoltage: 12.9, batteryCurrent: 1, soc: 0.72, pvPower: 55 });
   await f2.history.flush();
   await second.stop();
   const s = openStore({ dataDir });
@@ -58,6 +58,6 @@ t.test('energy history survives a daemon restart on the same dataDir and warms t
   const rows = new SqliteEnergyHistoryStore({ store: s, maxPoints: 100 }).load(Number.NEGATIVE_INFINITY);
   t.equal(rows.length, 100, 'still bounded, no duplicates');
   t.equal(new Set(rows.map((r) => r.time)).size, 100, 'distinct times');
-  t.equal(rows.at(-1)!.time, t0 + 200 * 30_000, 'the post-restart reading is the newest row');
+  t.equal(rows.at(-1)!.time, t0 + 200 * 60_000, 'the post-restart reading is the newest row');
   t.equal(rows.at(-1)!.pvPower, 55);
 });

@@ -24,6 +24,7 @@ const defaults = {
   forecastHorizonHours: 12,
   budgetSafetyFactor: 1.5,
   historyMaxPoints: 10_080,
+  historyIntervalSeconds: 60,
   publishIntervalSeconds: 60,
   cadence: DEFAULT_CADENCE,
 };
@@ -52,6 +53,11 @@ export const energySection = z
     budgetSafetyFactor: z.number().min(1).max(100).default(defaults.budgetSafetyFactor),
     /** Energy history points kept in memory (1 per minute → 7 days). Default 10080. */
     historyMaxPoints: z.number().int().min(10).default(defaults.historyMaxPoints),
+    /**
+     * Least time between two history points (by reading time; a mode change or a clock that went
+     * backwards records at once), s. 0 = every reading. Default 60: 10080 points = 7 days.
+     */
+    historyIntervalSeconds: z.number().min(0).default(defaults.historyIntervalSeconds),
     /** Least interval between retained `energy/<node>` publications (mode changes publish at once), s. Default 60. */
     publishIntervalSeconds: z.number().min(1).default(defaults.publishIntervalSeconds),
     /** Interval multipliers per task class and mode. Default: sync 0.5/1/6/30, learning 0.2/1/4/30, presence 1/1/2/5 (surplus/normal/conserve/survival). */
