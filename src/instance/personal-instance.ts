@@ -1,9 +1,10 @@
 /**
  * The personal instance feature (DESIGN sections 1, 4, 5): observations arrive on the local broker at
  * `h3lix/v1/<fleet>/obs/<node>` (JSON or CBOR `{features: number[], label?: string, id?}`), are
- * embedded by the inference worker, scored by the conditioner (local + field prototypes), and the
- * prediction goes to `h3lix/v1/<fleet>/pred/<node>` as `{id, label, scores, time}` in the same
- * encoding the observation used. A `label` is feedback: after predicting, the embedding feeds the
+ * embedded by the inference worker, scored by the conditioner (the local head when one is installed
+ * and covers every class the prototypes know, else local + field prototypes), and the prediction goes
+ * to `h3lix/v1/<fleet>/pred/<node>` as `{id, label, scores, time, source}` (`source`: 'head' |
+ * 'prototypes') in the same encoding the observation used. A `label` is feedback: after predicting, the embedding feeds the
  * signal accumulator (→ noised CCF contributions) and the local history (→ local head).
  * A bad payload is rejected with a reason (counted, and answered on the pred topic with `error`);
  * nothing a device sends can crash the daemon.
@@ -13,8 +14,7 @@ import { H3lixError } from '../errors.js';
 import { nameProblem } from '../ccf/limits.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Conditioner } from './conditioning/conditioner.js';
-import type { Prediction } from './conditioning/prototypes.js';
+import type { ConditionedPrediction, Conditioner } from './conditioning/conditioner.js';
 import type { LocalHistory } from './evolution/history.js';
 import { clipL2 } from '../signals/clip.js';
 import type { SignalAccumulator } from '../signals/accumulator.js';
@@ -166,7 +166,7 @@ export class PersonalInstance {
   }
 
   /** Embed + predict (+ learn from feedback) one observation; used by the MQTT path and callers in-process. */
-  async observe(obs: Observation): Promise<Prediction & { embedding: Float32Array }> {
+  async observe(obs: Observation): Promise<ConditionedPrediction & { embedding: Float32Array }> {
     const m = this.opts.embedder.manifest;
     const ctx = m.contextDim ? this.opts.conditioner.context(m.contextDim) : undefined;
     const embedding = await this.opts.embedder.embed(obs.features, ctx);
@@ -212,7 +212,7 @@ export class PersonalInstance {
       try {
         const p = await this.observe(obs);
         this.counters.predicted++;
-        await this.publish({ ...(obs.id !== undefined ? { id: obs.id } : {}), label: p.label ?? null, scores: p.scores, time: this.opts.clock.now() }, obs.format);
+        await this.publish({ ...(obs.id !== undefined ? { id: obs.id } : {}), label: p.label ?? null, scores: p.scores, time: this.opts.clock.now(), source: p.source }, obs.format);
       } catch (err) {
         await this.reject(err instanceof H3lixError ? `${err.code}: ${err.message}` : String(err), obs.format, obs.id);
       } finally {

@@ -6,8 +6,11 @@
  * - `signals`: release noised signals into the CCF field every `signals.publishIntervalSeconds`,
  *   only in normal/surplus (not deferrable: a gated release is dropped, the next comes on cadence).
  * - `local-evolution`: retrain the local head every `instance.evolutionIntervalSeconds` × the
- *   `learning` cadence, normal/surplus, budget-checked, under the update lock.
- * Model swaps (`handles.learning.swapModel`) take the same update lock.
+ *   `learning` cadence, normal/surplus, budget-checked, under the update lock; the new head is
+ *   installed into the conditioner inside that run, so predictions switch to it (source 'head')
+ *   while the lock is held and never mid-observation.
+ * Model swaps (`handles.learning.swapModel`) take the same update lock and drop the local head (it
+ * was trained in the old encoder's embedding space; the next evolution round trains a new one).
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { H3lixError, describeError } from '../../errors.js';
@@ -131,6 +134,9 @@ export class DaemonLearningFeature implements Feature {
         if (!this.running) return;
         const r = await stack.evolution.run();
         t.reportCpuMs(r.seconds * 1000);
+        // still inside the scheduler's update lock (updateLock: true): swap the head predictions use
+        const head = stack.evolution.head();
+        if (r.trained && head && this.running) stack.conditioner.installHead(head);
       },
     });
 
@@ -147,7 +153,12 @@ export class DaemonLearningFeature implements Feature {
       inference: svc,
       stack,
       instance,
-      swapModel: (dir) => scheduler.withUpdateLock('model-swap', () => svc.swap(dir)),
+      swapModel: (dir) =>
+        scheduler.withUpdateLock('model-swap', async () => {
+          const manifest = await svc.swap(dir);
+          stack.conditioner.installHead(undefined);
+          return manifest;
+        }),
     };
     if (instance && broker) await this.awaitSubscribed(instance, broker.url);
   }

@@ -86,21 +86,31 @@ export function trainLocalHead(local: LabelledEmbedding[], synthetic: LabelledEm
   return { classes, dim, weights: W, bias: b, trainedOn: { local: local.length, synthetic: synthetic.length } };
 }
 
-/** Predict with a head; softmax scores per class. */
-export function predictHead(head: LocalHead, e: ArrayLike<number>): Prediction {
+/**
+ * Predict with a head; softmax scores per class. `only` restricts the softmax to those of the head's
+ * classes (others are ignored; unknown names are skipped), e.g. the classes the prototypes currently know.
+ */
+export function predictHead(head: LocalHead, e: ArrayLike<number>, only?: Iterable<string>): Prediction {
   if (e.length !== head.dim) return { label: undefined, scores: {} };
-  const C = head.classes.length;
-  const logits = new Float64Array(C);
+  let rows: number[];
+  if (only === undefined) rows = head.classes.map((_, c) => c);
+  else {
+    const keep = new Set(only);
+    rows = [];
+    head.classes.forEach((k, c) => keep.has(k) && rows.push(c));
+  }
+  if (rows.length === 0) return { label: undefined, scores: {} };
+  const logits = new Float64Array(rows.length);
   let best = 0;
-  for (let c = 0; c < C; c++) {
+  rows.forEach((c, r) => {
     let s = head.bias[c]!;
     for (let i = 0; i < head.dim; i++) s += head.weights[c * head.dim + i]! * e[i]!;
-    logits[c] = s;
-    if (s > logits[best]!) best = c;
-  }
+    logits[r] = s;
+    if (s > logits[best]!) best = r;
+  });
   let z = 0;
-  for (let c = 0; c < C; c++) z += Math.exp(logits[c]! - logits[best]!);
+  for (let r = 0; r < rows.length; r++) z += Math.exp(logits[r]! - logits[best]!);
   const scores: Record<string, number> = {};
-  for (let c = 0; c < C; c++) scores[head.classes[c]!] = Math.exp(logits[c]! - logits[best]!) / z;
-  return { label: head.classes[best], scores };
+  rows.forEach((c, r) => (scores[head.classes[c]!] = Math.exp(logits[r]! - logits[best]!) / z));
+  return { label: head.classes[rows[best]!], scores };
 }
