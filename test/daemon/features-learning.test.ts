@@ -74,11 +74,23 @@ t.test('daemon with defaultFeatures: obs → pred on the embedded broker; no ene
   t.ok(s.canRun('local-evolution'), 'fixed schedule without a source: learning is not gated');
   t.equal(await s.runNow('local-evolution'), true, 'local evolution ran');
   t.ok(handles.learning!.stack.evolution.head(), 'a local head was trained');
+  t.equal(q.source, 'prototypes', 'before the first evolution round: prototypes predict');
+  const conditioner = handles.learning!.stack.conditioner;
+  t.equal(conditioner.head(), handles.learning!.stack.evolution.head(), 'the evolution run installed its head for predictions');
+  await client.publishAsync(obsTopic, JSON.stringify({ id: 'q2', features: features(2) }), { qos: 1 });
+  await until(() => preds.some((p) => p.id === 'q2'), 10_000, 'a prediction after evolution');
+  const q2 = preds.find((p) => p.id === 'q2')!;
+  t.equal(q2.source, 'head', 'after the evolution round the local head predicts');
+  t.equal(q2.label, 'pump');
   t.equal(await s.runNow('signals'), true, 'signals task ran');
   t.equal(s.stats().find((x) => x.name === 'local-evolution')!.runs, 1);
   t.equal(ctx.events.listenerCount('evolutionRequested'), 1, 'learning listens for fleet trigger-evolution');
   ctx.events.emit('evolutionRequested', 'test');
   await until(() => s.stats().find((x) => x.name === 'local-evolution')!.runs === 2, 10_000, 'requested evolution round');
+  t.ok(conditioner.head(), 'head installed again');
+  await handles.learning!.swapModel(config.instance.modelDir);
+  t.equal(conditioner.head(), undefined, 'a model swap (under the update lock) drops the head trained on the old encoder');
+  t.equal(conditioner.predict(new Float32Array(16)).source, 'prototypes');
 
   await daemon.stop('test');
   t.equal(handles.learning, undefined, 'learning handle cleared on stop');
