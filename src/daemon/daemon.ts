@@ -46,6 +46,9 @@ export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: st
  *   `broker.username/password`. Default none (the config's static credentials).
  * - `excludeOrigin(origin)`: origins that must not count in the field (fleet: revoked nodes), see
  *   `CcfFieldOptions.exclude`. Default none.
+ * - `broker`: an embedded broker started by the caller (fleet gateway boot: it served provisioning),
+ *   used instead of creating one from `broker.embedded` (its hooks are its own; `brokerHooks` is then
+ *   ignored). The daemon owns it from here: stop() stops it, also when start() fails. Default none.
  */
 export interface DaemonOptions {
   config: H3lixConfig;
@@ -62,6 +65,7 @@ export interface DaemonOptions {
   extraSubscriptions?: string[];
   brokerCredentials?: () => { username: string; password: string };
   excludeOrigin?: (origin: string) => boolean;
+  broker?: EmbeddedBroker;
 }
 
 /** A running (or startable) node. */
@@ -134,9 +138,9 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const signer = createSigner(identity.signing);
     const topics = fleetTopics(fleet);
 
-    const embedded = config.broker.embedded.enabled
+    const embedded = opts.broker ?? (config.broker.embedded.enabled
       ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...(opts.brokerHooks ? { hooks: opts.brokerHooks } : {}) })
-      : undefined;
+      : undefined);
     if (embedded) await startFeature(named('broker', embedded));
     const url = opts.brokerUrl ?? config.broker.url ?? embedded?.url;
     if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
@@ -277,6 +281,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         if (f) await f.stop().catch((err: unknown) => logger.warn({ feature: name, err: (err as Error).message }, 'feature stop failed'));
       }
       running.length = 0;
+      // A caller-started broker that start() never reached (e.g. the store failed to open).
+      if (opts.broker) await opts.broker.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'embedded broker stop failed'));
       store?.close();
       store = undefined;
       logger.info({ reason, outboxLeft }, 'h3lix daemon stopped');

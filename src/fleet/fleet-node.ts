@@ -1,3 +1,4 @@
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { H3lixConfig } from '../config/schema.js';
 import { createSigner } from '../crypto/ed25519.js';
@@ -6,9 +7,10 @@ import { loadOrCreateIdentity, type NodeIdentity } from '../store/identity.js';
 import type { Clock } from '../util/clock.js';
 import { moduleLogger, type Logger } from '../util/logger.js';
 import { createFleetBrokerAuth, type FleetBrokerHooks } from './broker-auth.js';
-import { readBoardImage, type BoardImage } from './board-files.js';
+import { readBoardImage, readCredentials, type BoardImage } from './board-files.js';
 import { nodeBrokerAuth, provisionBoard, renewCertificate, type ProvisionBoardOptions, type ProvisionedBoard } from './board.js';
 import { CertificateKeyResolver } from './cert-resolver.js';
+import { verifyCertificate } from './certificate.js';
 import { CommandRouter } from './commands.js';
 import { CertificateRenewer } from './renewer.js';
 import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
@@ -20,7 +22,10 @@ const CMD_SEQ_FILE = 'fleet-cmd-seq';
  * - `config`: the validated config (`fleet:`, `node:`, `broker:` sections). Required.
  * - `clock`, `logger`: required.
  * - `identity`: the node identity; default `loadOrCreateIdentity(config.node.dataDir)`.
- * - `image`: the board image; default read from `config.fleet.imageDir`.
+ * - `image`: the board image; default read from `config.fleet.imageDir` (or `trust.image`).
+ * - `trust`: resolver + broker hooks built earlier by {@link prepareFleetTrust} (gateway boot: the
+ *   embedded broker already runs with these hooks). Default: built here.
+ * - `brokerUrl`: provision, renew and report against this URL. Default `broker.url`, else the image's.
  */
 export interface FleetNodeOptions {
   config: H3lixConfig;
@@ -28,6 +33,72 @@ export interface FleetNodeOptions {
   logger: Logger;
   identity?: NodeIdentity;
   image?: BoardImage;
+  trust?: FleetTrust;
+  brokerUrl?: string;
+}
+
+/** The fleet parts that need no certificate of this node: enough to run the fleet's broker. */
+export interface FleetTrust {
+  image: BoardImage;
+  /** Verifies senders from certificates; its revocation set feeds the broker hooks. */
+  resolver: CertificateKeyResolver;
+  /** aedes hooks: claim clients, the provisioner and certified nodes can log in. */
+  brokerHooks: FleetBrokerHooks;
+}
+
+/**
+ * Builds the certificate resolver and the fleet's aedes hooks from the board image alone (fleet public
+ * key; revocations start empty and are learned from the retained `fleet/revocations`). Throws
+ * CONFIG_INVALID when the image is for another fleet than `node.fleet`.
+ */
+export function prepareFleetTrust(o: { config: H3lixConfig; clock: Clock; logger: Logger; image?: BoardImage }): FleetTrust {
+  const image = o.image ?? readBoardImage(o.config.fleet.imageDir);
+  if (image.fleet.fleet !== o.config.node.fleet) throw new H3lixError('CONFIG_INVALID', `node.fleet is ${o.config.node.fleet} but the board image is for fleet ${image.fleet.fleet}`);
+  const fleet = image.fleet.fleet;
+  const resolver = new CertificateKeyResolver({ fleet, fleetPublicKey: image.fleetPublicKey, clock: o.clock, logger: moduleLogger(o.logger, 'fleet') });
+  const auth = createFleetBrokerAuth({ fleet, fleetPublicKey: image.fleetPublicKey, revocations: resolver.revocations, clock: o.clock, logger: moduleLogger(o.logger, 'broker-auth') });
+  return { image, resolver, brokerHooks: auth.hooks };
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
+
+/**
+ * Gateway rule (docs/fleet.md "Gateway board"): this board provisions against its OWN embedded broker
+ * when `fleet.enabled`, `broker.embedded.enabled`, `broker.url` is unset, and the board image's broker
+ * URL is plain `mqtt:`/`tcp:` on the embedded port (1883 when the URL has none) with a host of this
+ * board: loopback, `localhost`, the embedded listen host, one of this machine's interface addresses, or
+ * its hostname (also `<hostname>.local`). Any other image URL is an upstream: provision there (as before).
+ */
+export function provisionsAgainstEmbedded(config: H3lixConfig, image: BoardImage): boolean {
+  if (!config.fleet.enabled || !config.broker.embedded.enabled || config.broker.url !== undefined) return false;
+  let u: URL;
+  try {
+    u = new URL(image.fleet.brokerUrl);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') return false;
+  if (Number(u.port || 1883) !== config.broker.embedded.port) return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (LOOPBACK.has(host) || host.startsWith('127.') || host === config.broker.embedded.host.toLowerCase()) return true;
+  const me = hostname().toLowerCase();
+  if (host === me || host === `${me}.local`) return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address.toLowerCase() === host));
+}
+
+/**
+ * True when `dataDir` holds a certificate for this identity and fleet that is valid now (what
+ * `provisionBoard` would reuse instead of provisioning).
+ */
+export function hasUsableCertificate(config: H3lixConfig, image: BoardImage, nodeId: string, now: number): boolean {
+  const creds = readCredentials(config.node.dataDir);
+  if (!creds || creds.nodeId !== nodeId || creds.fleet !== image.fleet.fleet) return false;
+  try {
+    verifyCertificate(new Uint8Array(Buffer.from(creds.cert, 'base64')), image.fleetPublicKey, creds.fleet, now);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Everything the daemon needs from the fleet feature, ready before the transport connects. */
@@ -70,10 +141,10 @@ export interface FleetNode {
 export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> {
   const cfg = o.config.fleet;
   const log = moduleLogger(o.logger, 'fleet');
-  const image = o.image ?? readBoardImage(cfg.imageDir);
-  if (image.fleet.fleet !== o.config.node.fleet) throw new H3lixError('CONFIG_INVALID', `node.fleet is ${o.config.node.fleet} but the board image is for fleet ${image.fleet.fleet}`);
+  const trust = o.trust ?? prepareFleetTrust({ config: o.config, clock: o.clock, logger: o.logger, ...(o.image ? { image: o.image } : {}) });
+  const image = trust.image;
   const identity = o.identity ?? loadOrCreateIdentity(o.config.node.dataDir, { logger: log });
-  const brokerUrl = o.config.broker.url ?? image.fleet.brokerUrl;
+  const brokerUrl = o.brokerUrl ?? o.config.broker.url ?? image.fleet.brokerUrl;
   const boardOpts: ProvisionBoardOptions = {
     dataDir: o.config.node.dataDir,
     identity,
@@ -91,15 +162,14 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
   };
   let provisioned = await provisionBoard(boardOpts);
   const fleet = image.fleet.fleet;
-  const resolver = new CertificateKeyResolver({ fleet, fleetPublicKey: image.fleetPublicKey, clock: o.clock, logger: log });
+  const resolver = trust.resolver;
   resolver.learnCertificate(provisioned.certBytes);
-  const auth = createFleetBrokerAuth({ fleet, fleetPublicKey: image.fleetPublicKey, revocations: resolver.revocations, clock: o.clock, logger: moduleLogger(o.logger, 'broker-auth') });
   const node: FleetNode = {
     nodeId: identity.nodeId,
     fleet,
     brokerUrl,
     resolver,
-    brokerHooks: auth.hooks,
+    brokerHooks: trust.brokerHooks,
     get provisioned() {
       return provisioned;
     },

@@ -5,9 +5,12 @@ import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
 import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
 import { H3lixError } from '../../errors.js';
-import { prepareFleetNode, type FleetNode } from '../../fleet/fleet-node.js';
+import { readBoardImage } from '../../fleet/board-files.js';
+import { hasUsableCertificate, prepareFleetNode, prepareFleetTrust, provisionsAgainstEmbedded, type FleetNode, type FleetTrust } from '../../fleet/fleet-node.js';
+import { loadOrCreateIdentity, type NodeIdentity } from '../../store/identity.js';
+import { EmbeddedBroker } from '../../sync/embedded-broker.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { createLogger, type Logger } from '../../util/logger.js';
+import { createLogger, moduleLogger, type Logger } from '../../util/logger.js';
 import { ExitCode } from '../exit-codes.js';
 import { writeLine, type CliContext } from '../context.js';
 
@@ -20,12 +23,24 @@ interface RunOptions {
 /**
  * The `h3lix run` composition: in fleet mode (`fleet.enabled`) provision first (or load the stored
  * certificate) and wire the FleetNode into the daemon; then the default features (+ the fleet feature).
+ * Gateway boot (docs/fleet.md "Gateway board", rule in `provisionsAgainstEmbedded`): a board whose
+ * fleet broker is its own embedded aedes and that has no usable certificate yet starts that broker
+ * FIRST with the fleet hooks, provisions against it (the operator runs `h3lix fleet serve --broker
+ * mqtt://<board>:<port>`), and hands the running broker to the daemon (`DaemonOptions.broker`); a
+ * provisioning failure stops it before rethrowing. An already provisioned board takes the normal path.
  * Exported so tests build exactly what `h3lix run` builds. Throws PROVISION_TIMEOUT /
  * PROVISION_REJECTED from provisioning. The daemon is created, not started.
  */
 export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; clock?: Clock; drainTimeoutMs?: number; jitterMs?: number }): Promise<{ daemon: Daemon; fleetNode: FleetNode | undefined }> {
   const clock = o.clock ?? systemClock;
-  const fleetNode = o.config.fleet.enabled ? await prepareFleetNode({ config: o.config, clock, logger: o.logger }) : undefined;
+  const early = o.config.fleet.enabled ? await gatewayBoot(o.config, clock, o.logger) : undefined;
+  let fleetNode: FleetNode | undefined;
+  try {
+    fleetNode = o.config.fleet.enabled ? await prepareFleetNode({ config: o.config, clock, logger: o.logger, ...(early ? { trust: early.trust, identity: early.identity, brokerUrl: early.broker.url } : {}) }) : undefined;
+  } catch (err) {
+    await early?.broker.stop();
+    throw err;
+  }
   // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
   const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
   const features = defaultFeatures(o.config, fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {});
@@ -35,10 +50,30 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
     clock,
     features: fleetNode ? [...features, fleetFeature(fleetNode)] : features,
     ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
+    ...(early ? { broker: early.broker } : {}),
     ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
     ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
   });
   return { daemon, fleetNode };
+}
+
+/**
+ * Gateway first boot: the fleet's broker is this board's embedded aedes and there is no usable
+ * certificate yet, so start that broker now with the fleet hooks (claim clients and the provisioner
+ * can log in). Returns undefined on every other board (the normal path).
+ */
+async function gatewayBoot(config: H3lixConfig, clock: Clock, logger: Logger): Promise<{ broker: EmbeddedBroker; trust: FleetTrust; identity: NodeIdentity } | undefined> {
+  const image = readBoardImage(config.fleet.imageDir);
+  if (!provisionsAgainstEmbedded(config, image)) return undefined;
+  const log = moduleLogger(logger, 'fleet');
+  const identity = loadOrCreateIdentity(config.node.dataDir, { logger: log });
+  if (hasUsableCertificate(config, image, identity.nodeId, clock.now())) return undefined;
+  const trust = prepareFleetTrust({ config, clock, logger, image });
+  const { host, port } = config.broker.embedded;
+  const broker = new EmbeddedBroker({ host, port, logger: moduleLogger(logger, 'broker'), hooks: trust.brokerHooks });
+  await broker.start();
+  log.info({ host, port: broker.port, image: image.fleet.brokerUrl }, `gateway boot: embedded broker started before provisioning; run \`h3lix fleet serve --broker mqtt://<this board>:${broker.port}\` on the operator machine`);
+  return { broker, trust, identity };
 }
 
 /**
