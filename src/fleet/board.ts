@@ -63,12 +63,20 @@ export function nodeBrokerAuth(identity: BoardIdentity, creds: BoardCredentials,
   return { username: identity.nodeId, password: makeNodeToken(identity.nodeId, new Uint8Array(Buffer.from(creds.cert, 'base64')), signer, now + lifetimeMs) };
 }
 
-function usableStored(o: ProvisionBoardOptions, creds: BoardCredentials | undefined): ProvisionedBoard | undefined {
-  if (!creds || creds.nodeId !== o.identity.nodeId || creds.fleet !== o.image.fleet.fleet) return undefined;
+/**
+ * The stored credentials as a provisioned board, when they belong to this node and fleet: undefined
+ * when there are none for it; throws when the certificate does not verify (expired, wrong key).
+ */
+export function storedBoard(creds: BoardCredentials | undefined, nodeId: string, image: Pick<BoardImage, 'fleet' | 'fleetPublicKey'>, now: number): ProvisionedBoard | undefined {
+  if (!creds || creds.nodeId !== nodeId || creds.fleet !== image.fleet.fleet) return undefined;
   const certBytes = new Uint8Array(Buffer.from(creds.cert, 'base64'));
+  const certificate = verifyCertificate(certBytes, image.fleetPublicKey, creds.fleet, now);
+  return { certificate, certBytes, credentials: creds, fresh: false };
+}
+
+function usableStored(o: ProvisionBoardOptions, creds: BoardCredentials | undefined): ProvisionedBoard | undefined {
   try {
-    const certificate = verifyCertificate(certBytes, o.image.fleetPublicKey, creds.fleet, o.clock.now());
-    return { certificate, certBytes, credentials: creds, fresh: false };
+    return storedBoard(creds, o.identity.nodeId, o.image, o.clock.now());
   } catch (err) {
     o.logger.warn({ error: describeError(err) }, 'stored certificate unusable; provisioning again');
     return undefined;

@@ -8,9 +8,8 @@ import type { Clock } from '../util/clock.js';
 import { moduleLogger, type Logger } from '../util/logger.js';
 import { createFleetBrokerAuth, type FleetBrokerHooks } from './broker-auth.js';
 import { readBoardImage, readCredentials, type BoardImage } from './board-files.js';
-import { nodeBrokerAuth, provisionBoard, renewCertificate, type ProvisionBoardOptions, type ProvisionedBoard } from './board.js';
+import { nodeBrokerAuth, provisionBoard, renewCertificate, storedBoard, type ProvisionBoardOptions, type ProvisionedBoard } from './board.js';
 import { CertificateKeyResolver } from './cert-resolver.js';
-import { verifyCertificate } from './certificate.js';
 import { CommandRouter } from './commands.js';
 import { CertificateRenewer } from './renewer.js';
 import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
@@ -91,11 +90,8 @@ export function provisionsAgainstEmbedded(config: H3lixConfig, image: BoardImage
  * `provisionBoard` would reuse instead of provisioning).
  */
 export function hasUsableCertificate(config: H3lixConfig, image: BoardImage, nodeId: string, now: number): boolean {
-  const creds = readCredentials(config.node.dataDir);
-  if (!creds || creds.nodeId !== nodeId || creds.fleet !== image.fleet.fleet) return false;
   try {
-    verifyCertificate(new Uint8Array(Buffer.from(creds.cert, 'base64')), image.fleetPublicKey, creds.fleet, now);
-    return true;
+    return storedBoard(readCredentials(config.node.dataDir), nodeId, image, now) !== undefined;
   } catch {
     return false;
   }
