@@ -98,8 +98,20 @@ export class CommandRouter {
     this.o.logger.warn({ reason, ...detail }, `command refused: ${reason}`);
   }
 
-  /** Handle one `cmd/<node>` message. Never throws; refusals are logged with their reason. */
+  /**
+   * Handle one `cmd/<node>` message. Never rejects (the fleet inbound filter fires it and forgets it):
+   * refusals are logged with their reason; a local failure after the checks (persisting the seq,
+   * encoding the reply) is counted as refusal `internal`.
+   */
   async handle(payload: Uint8Array): Promise<void> {
+    try {
+      await this.process(payload);
+    } catch (err) {
+      this.refuse('internal', { error: describeError(err), size: payload.length });
+    }
+  }
+
+  private async process(payload: Uint8Array): Promise<void> {
     let cmd: FleetCommand;
     let seq: number;
     try {

@@ -2,7 +2,7 @@ import mqtt, { type MqttClient, type IClientOptions } from 'mqtt';
 import { H3lixError } from '../errors.js';
 import { TypedEvents } from '../util/events.js';
 import type { Logger } from '../util/logger.js';
-import { encodePresence, type Presence } from './presence.js';
+import { decodePresence, encodePresence, type Presence } from './presence.js';
 
 /** Connection status of a {@link Transport}. */
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -53,6 +53,14 @@ export interface TransportOptions {
  */
 export class Transport {
   readonly events = new TypedEvents<TransportEvents>();
+  /**
+   * Inbound messages whose listeners threw (a bug or unhandled bad input downstream). Counted and
+   * logged here: a throw must never unwind into mqtt.js's packet handling (it would kill the daemon).
+   */
+  readonly counters = { listenerErrors: 0, birthsRestored: 0 };
+  /** Pending rate-limited birth re-publish (see `guardOwnState`). */
+  private restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastRestore = -Infinity;
   private readonly opts: TransportOptions;
   private client: MqttClient | undefined;
   private current: ConnectionStatus = 'idle';
@@ -107,8 +115,45 @@ export class Transport {
       if (this.current !== 'stopped') this.setStatus('disconnected', 'offline');
     });
     client.on('error', (err) => o.logger?.debug({ err: err.message }, 'mqtt error'));
-    client.on('message', (topic, payload) => this.events.emit('message', topic, payload));
+    client.on('message', (topic, payload) => this.deliver(topic, payload));
     return Promise.resolve();
+  }
+
+  /** Hand one inbound message to the listeners; a listener's throw is counted and logged, never rethrown. */
+  private deliver(topic: string, payload: Buffer): void {
+    if (topic === this.opts.stateTopic) this.guardOwnState(payload);
+    try {
+      this.events.emit('message', topic, payload);
+    } catch (err) {
+      this.counters.listenerErrors++;
+      this.opts.logger?.error({ err: err instanceof Error ? err.message : String(err), topic, bytes: payload.length }, 'inbound message handler threw; message dropped');
+    }
+  }
+
+  /**
+   * Our retained `state/<node>` must hold our own online birth while we are connected: peers learn our
+   * key from it. Any client allowed to publish there (open mode has no ACL) can overwrite it with
+   * garbage or a fake death, and newcomers would then reject all our traffic. When what comes back is
+   * not an online presence of ours with our key, publish the birth again (at most once a second).
+   */
+  private guardOwnState(payload: Buffer): void {
+    if (!this.connected || this.restoreTimer) return;
+    try {
+      const p = decodePresence(payload);
+      if (p.online && p.node === this.opts.death.node && p.fleet === this.opts.death.fleet && p.publicKey === this.opts.death.publicKey) return;
+    } catch {
+      // garbage: restore below
+    }
+    const wait = Math.max(0, this.lastRestore + 1000 - Date.now());
+    this.restoreTimer = setTimeout(() => {
+      this.restoreTimer = undefined;
+      if (!this.connected) return;
+      this.lastRestore = Date.now();
+      this.counters.birthsRestored++;
+      this.opts.logger?.warn({ topic: this.opts.stateTopic }, 'our retained state was overwritten by someone else; birth published again');
+      this.refreshBirth();
+    }, wait);
+    this.restoreTimer.unref?.();
   }
 
   /** The current credentials from `credentials()`, or undefined (none configured, or it threw). */
@@ -202,6 +247,8 @@ export class Transport {
       ]);
     }
     this.setStatus('stopped');
+    if (this.restoreTimer) clearTimeout(this.restoreTimer);
+    this.restoreTimer = undefined;
     this.client = undefined;
     await client.endAsync(true).catch(() => undefined);
   }

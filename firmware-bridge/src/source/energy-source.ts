@@ -154,7 +154,14 @@ export class ReconnectingSource implements EnergySource {
         this.attempt = 0;
         this.counters.readings++;
         this.armStale(gen);
-        this.events.emit('reading', r);
+        // A consumer that throws must not unwind into the protocol parser / stream 'data' handler
+        // (an uncaught exception there kills the daemon): counted as reject `consumer`, logged.
+        try {
+          this.events.emit('reading', r);
+        } catch (err) {
+          this.counters.rejects.consumer = (this.counters.rejects.consumer ?? 0) + 1;
+          this.opts.logger.error({ source: this.uri, err: describeError(err) }, 'energy reading consumer threw; reading dropped');
+        }
       },
       reject: (reason, detail) => {
         if (gen !== this.generation) return;
