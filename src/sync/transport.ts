@@ -54,8 +54,9 @@ export interface TransportOptions {
 export class Transport {
   readonly events = new TypedEvents<TransportEvents>();
   /**
-   * Inbound messages whose listeners threw (a bug or unhandled bad input downstream). Counted and
-   * logged here: a throw must never unwind into mqtt.js's packet handling (it would kill the daemon).
+   * `listenerErrors`: inbound messages or status changes whose listeners threw (a bug or unhandled bad
+   * input downstream). Counted and logged here: a throw must never unwind into mqtt.js's packet
+   * handling (it would kill the daemon). `birthsRestored`: see `guardOwnState`.
    */
   readonly counters = { listenerErrors: 0, birthsRestored: 0 };
   /** Pending rate-limited birth re-publish (see `guardOwnState`). */
@@ -191,7 +192,13 @@ export class Transport {
     if (s === this.current) return;
     this.current = s;
     this.opts.logger?.debug({ status: s, reason }, 'mqtt status');
-    this.events.emit('status', s, reason);
+    try {
+      this.events.emit('status', s, reason);
+    } catch (err) {
+      // called from mqtt.js's connect/close handlers: a throw must not unwind into them
+      this.counters.listenerErrors++;
+      this.opts.logger?.error({ err: err instanceof Error ? err.message : String(err), status: s }, 'status listener threw');
+    }
   }
 
   /**

@@ -237,7 +237,9 @@ t.test('chaos: garbage on every subscribed topic never crashes the daemon nor lo
   });
   const rejectedBefore = A.sync.rejectedTotal();
   const t0 = Date.now();
-  // 1. Retained garbage first: it is what a node restarting or joining later meets.
+  // 1. Retained garbage first: it is what a node restarting or joining later meets. A's own retained
+  // birth is overwritten for sure (peers joining later learn A's key from it).
+  await evil.publishAsync(`${root}state/${A.nodeId}`, bytes(40), { qos: 1, retain: true });
   for (let i = 0; i < 40; i++) {
     const topic = topicFor();
     await evil.publishAsync(topic, payloadFor(topic), { qos: 1, retain: true });
@@ -288,6 +290,15 @@ t.test('chaos: garbage on every subscribed topic never crashes the daemon nor lo
   await evil.publishAsync(`${root}state/boom`, Buffer.from('x'), { qos: 1 });
   await until(() => A.transport.counters.listenerErrors === 1, 5000, 'the listener error counted');
   off();
+  // ... and so is a throwing status listener (it runs inside mqtt.js's connect/close handlers).
+  const offStatus = A.inbound.on('status', () => {
+    throw new Error('status listener bug');
+  });
+  A.transport.suspend();
+  A.transport.resume();
+  await until(() => A.transport.connected, 5000, 'A reconnected');
+  offStatus();
+  t.ok(A.transport.counters.listenerErrors >= 3, `status listener errors counted (${A.transport.counters.listenerErrors - 1})`);
 
   // Honest traffic still flows both ways after the attack.
   A.field.contributeLocal('after-chaos-a', vec(8, 5), 2);
