@@ -2,14 +2,14 @@ import type { H3lixConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { CcfField } from '../ccf/field.js';
 import { encodeEnvelope } from '../ccf/codec/envelope.js';
-import { ReplayGuard } from '../ccf/codec/replay.js';
+import { ReplayGuard, type ReplayState } from '../ccf/codec/replay.js';
 import { createSigner } from '../crypto/ed25519.js';
 import { nodeIdMatches } from '../crypto/node-id.js';
 import { openStore, type Store } from '../store/db.js';
 import { FieldStore } from '../store/field-store.js';
 import { loadOrCreateIdentity } from '../store/identity.js';
 import { Outbox } from '../store/outbox.js';
-import { KvStore, SeqStore } from '../store/seq-store.js';
+import { KvStore, ReplayStateStore, SeqStore } from '../store/seq-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { TypedEvents } from '../util/events.js';
 import { moduleLogger, silentLogger, type Logger } from '../util/logger.js';
@@ -92,6 +92,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
   const presence: PresenceInfo = {};
   let ctx: DaemonContext | undefined;
   let store: Store | undefined;
+  let saveReplay: (() => void) | undefined;
+  let replayTimer: ReturnType<Clock['setTimeout']> | undefined;
   const running: Feature[] = [];
   let started = false;
   let stopping: Promise<{ outboxLeft: number }> | undefined;
@@ -129,6 +131,26 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     store = openStore({ dataDir, logger: moduleLogger(logger, 'store'), clock });
     const st = store;
     const kv = new KvStore({ store: st });
+    // The per-sender replay windows survive restarts (saved every minute and on stop), so envelopes
+    // seen before a restart are still rejected as replays after it.
+    const replay = new ReplayGuard();
+    const replayStore = new ReplayStateStore({ store: st });
+    try {
+      const saved = replayStore.load();
+      if (saved) replay.importState(JSON.parse(Buffer.from(saved).toString('utf8')) as ReplayState);
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'replay window state unreadable; starting with empty windows');
+    }
+    saveReplay = () => replayStore.save(Buffer.from(JSON.stringify(replay.exportState()), 'utf8'));
+    const persistReplay = (): void => {
+      try {
+        saveReplay?.();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'saving replay window state failed');
+      }
+      if (store) replayTimer = clock.setTimeout(persistReplay, 60_000);
+    };
+    replayTimer = clock.setTimeout(persistReplay, 60_000);
     const outbox = new Outbox({ store: st, clock, logger: moduleLogger(logger, 'outbox'), ...config.sync.outbox });
     const seq = new SeqStore({ store: st, sender: nodeId });
     const fieldStore = new FieldStore({ store: st });
@@ -190,7 +212,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       outbox,
       kick: () => pump.kick(),
       seq,
-      replay: new ReplayGuard(),
+      replay,
       keys,
       transport: { events: inbound },
       debounceMs: config.sync.debounceMs,
@@ -283,6 +305,14 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       running.length = 0;
       // A caller-started broker that start() never reached (e.g. the store failed to open).
       if (opts.broker) await opts.broker.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'embedded broker stop failed'));
+      if (replayTimer) clock.clearTimeout(replayTimer);
+      replayTimer = undefined;
+      try {
+        saveReplay?.();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'saving replay window state failed');
+      }
+      saveReplay = undefined;
       store?.close();
       store = undefined;
       logger.info({ reason, outboxLeft }, 'h3lix daemon stopped');
