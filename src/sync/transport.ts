@@ -240,7 +240,10 @@ export class Transport {
     this.suspended = false;
     this.client.options.reconnectPeriod = this.opts.reconnectMs ?? 1000;
     this.setStatus('connecting');
-    this.client.reconnect();
+    // If the destroyed stream's close is still pending (resume right after suspend), mqtt.js's own
+    // close handler schedules the reconnect now that reconnectPeriod is back; reconnecting here too
+    // would race that close and could leave the client waiting on the dead stream.
+    if (!this.client.connected) this.client.reconnect();
   }
 
   /** Publish the retained death (when connected) and disconnect cleanly. */
