@@ -6,26 +6,16 @@
  * for it is merged into the field.
  */
 import t from 'tap';
-import mqtt from 'mqtt';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { startInstanceRig } from './fixtures/instance-rig.js';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
-import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
-import { InferenceService } from '../../src/instance/inference/inference-service.js';
 import { PersonalInstance, parseObservation } from '../../src/instance/personal-instance.js';
-import { Conditioner } from '../../src/instance/conditioning/conditioner.js';
 import { CcfField } from '../../src/ccf/field.js';
-import { PrivacyAccountant } from '../../src/signals/accountant.js';
-import { SignalAccumulator } from '../../src/signals/accumulator.js';
-import { LocalHistory } from '../../src/instance/evolution/history.js';
-import { createRng } from '../../src/util/prng.js';
-import { parseTrainingCsv } from '../../src/instance/data/csv.js';
+import { Conditioner } from '../../src/instance/conditioning/conditioner.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { H3lixError } from '../../src/errors.js';
 
-const root = join(import.meta.dirname, '..', '..', 'models');
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -58,25 +48,7 @@ t.test('parseObservation validates and says why', async (t) => {
 });
 
 t.test('obs → pred over a real aedes broker with the real onnxruntime model', async (t) => {
-  const ds = parseTrainingCsv(readFileSync(join(root, 'datasets', 'sensor-vibration.csv'), 'utf8'), 'label');
-  const rows = (cls: string, from: number, n: number): number[][] => ds.X.filter((_, i) => ds.y[i] === cls).slice(from, from + n);
-  const broker = new EmbeddedBroker({ port: 0 });
-  await broker.start();
-  t.teardown(() => broker.stop());
-  const svc = new InferenceService({ modelDir: join(root, 'sensor-encoder'), logger: silentLogger() });
-  await svc.start();
-  t.teardown(() => svc.stop());
-  const client = await mqtt.connectAsync(broker.url);
-  t.teardown(() => client.endAsync());
-  const device = await mqtt.connectAsync(broker.url);
-  t.teardown(() => device.endAsync());
-
-  const cfg = defaultConfig();
-  const field = new CcfField({ nodeId: 'board-1', clock: systemClock, config: cfg.ccf, quantization: 'int8' });
-  const accountant = new PrivacyAccountant({ epsilon: cfg.signals.epsilon, delta: cfg.signals.delta });
-  const accumulator = new SignalAccumulator({ ...cfg.signals, accountant, rng: createRng(1) });
-  const history = new LocalHistory({ rng: createRng(2) });
-  const conditioner = new Conditioner({ local: () => accumulator.local(), field, clock: systemClock, blend: 0.5, score: 'distance', clipNorm: 3, maxAgeMs: 0 });
+  const { rows, svc, client, device, cfg, field, accumulator, history, conditioner } = await startInstanceRig(t);
   const inst = new PersonalInstance({ mqtt: client, topicPrefix: 'h3lix/v1/demo', nodeId: 'board-1', embedder: svc, conditioner, accumulator, history, clipNorm: 3, clock: systemClock, logger: silentLogger() });
   await inst.start();
   t.teardown(() => inst.stop());
