@@ -2,15 +2,13 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { cli } from '../helpers/cli.js';
 import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
 import { decodePresence } from '../../src/sync/presence.js';
-import { startNode, until, vec } from './helpers.js';
+import { cliEntry, runDaemonOnce, startNode, until, vec } from './helpers.js';
 import { freePort } from '../helpers/mosquitto.js';
 
-const entry = fileURLToPath(new URL('./fixtures/cli-entry.ts', import.meta.url));
 
 t.test('h3lix run as a child process: starts, publishes birth, SIGTERM flushes, publishes death, exits 0', async (t) => {
   const broker = new EmbeddedBroker({ port: 0 });
@@ -28,7 +26,7 @@ t.test('h3lix run as a child process: starts, publishes birth, SIGTERM flushes, 
   });
   await watcher.subscribeAsync('h3lix/v1/sig/state/+', { qos: 1 });
 
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'run', '--config', cfg, '--board', 'rpi-4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'run', '--config', cfg, '--board', 'rpi-4'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -60,20 +58,7 @@ t.test('h3lix run with the broker down: SIGTERM exits 0 and keeps unsent message
   const cfg = join(dir, 'h3lix.yaml');
   const data = join(dir, 'data');
   writeFileSync(cfg, [`node:`, `  dataDir: ${data}`, `  fleet: down`, `broker:`, `  embedded:`, `    enabled: false`, `  url: mqtt://127.0.0.1:${port}`, `  reconnectMs: 200`, `log:`, `  level: info`, ''].join('\n'));
-  const runOnce = async (whileUp: () => Promise<void>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'run', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    await until(() => /"msg":"ready"/.test(stderr), 20_000, 'ready');
-    await whileUp();
-    child.kill('SIGTERM');
-    return { code: await exited, stderr };
-  };
-  const first = await runOnce(async () => undefined);
+  const first = await runDaemonOnce(t, cfg, async () => undefined);
   t.equal(first.code, 0, 'exit 0 although nothing could be sent');
   t.match(first.stderr, /"outboxLeft":[1-9]/, 'reports what stayed in the outbox');
   const kept = JSON.parse((await cli(['ccf', 'inspect', '--data-dir', data, '--json'])).stdout.trim().split('\n').at(-1)!) as { outbox: { messages: number }; nodeId: string };
@@ -87,7 +72,7 @@ t.test('h3lix run with the broker down: SIGTERM exits 0 and keeps unsent message
   t.teardown(() => watcher.endAsync(true));
   watcher.on('message', (topic) => seen.push(topic));
   await watcher.subscribeAsync('h3lix/v1/down/ccf/digest/+', { qos: 1 });
-  const second = await runOnce(() => until(() => seen.length > 0, 10_000, 'digest from the kept outbox'));
+  const second = await runDaemonOnce(t, cfg, () => until(() => seen.length > 0, 10_000, 'digest from the kept outbox'));
   t.equal(second.code, 0);
   t.match(second.stderr, /"outboxLeft":0/, 'drained on the next run');
   t.equal(seen[0], `h3lix/v1/down/ccf/digest/${kept.nodeId}`);

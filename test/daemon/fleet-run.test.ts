@@ -1,8 +1,6 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cli } from '../helpers/cli.js';
 import { capturedLogger, startProvisioner, startSecureBroker } from '../fleet/fixtures.js';
 import { buildRunDaemon } from '../../src/cli/commands/run.js';
@@ -11,9 +9,8 @@ import { validateConfig } from '../../src/config/load.js';
 import { FleetDir } from '../../src/fleet/fleet-dir.js';
 import type { Daemon } from '../../src/daemon/daemon.js';
 import type { FleetNode } from '../../src/fleet/fleet-node.js';
-import { until } from './helpers.js';
+import { runDaemonOnce, until } from './helpers.js';
 
-const entry = fileURLToPath(new URL('./fixtures/cli-entry.ts', import.meta.url));
 
 /** `h3lix fleet init` in-process; returns the opened fleet directory. */
 async function initFleet(dir: string, extra: string[] = []): Promise<FleetDir> {
@@ -126,21 +123,8 @@ t.test('h3lix run (child process) in fleet mode: provisions, answers ping, SIGTE
   t.teardown(() => prov.stop());
   const cfg = join(dir, 'h3lix.yaml');
   writeFileSync(cfg, JSON.stringify({ ...boardConfig(dir, 'c', fd, sb.broker.url), log: { level: 'info' } }));
-  const runOnce = async (whileUp: (stderr: () => string) => Promise<void>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'run', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    await until(() => /"msg":"ready"/.test(stderr), 20_000, 'ready');
-    await whileUp(() => stderr);
-    child.kill('SIGTERM');
-    return { code: await exited, stderr };
-  };
   let nodeId = '';
-  const first = await runOnce(async (stderr) => {
+  const first = await runDaemonOnce(t, cfg, async (stderr) => {
     nodeId = /"nodeId":"([^"]+)","fleet":"f1","serial"/.exec(stderr())?.[1] ?? '';
     t.ok(nodeId, 'fleet identity logged');
     const ping = await command(fd, sb.broker.url, nodeId, 'ping');
@@ -149,7 +133,7 @@ t.test('h3lix run (child process) in fleet mode: provisions, answers ping, SIGTE
   t.equal(first.code, 0, 'exit 0 after SIGTERM');
   t.match(first.stderr, /"fresh":true/, 'first boot provisioned');
   t.match(first.stderr, /"fleetMode":true/);
-  const second = await runOnce(async () => undefined);
+  const second = await runDaemonOnce(t, cfg, async () => undefined);
   t.equal(second.code, 0);
   t.match(second.stderr, /"fresh":false/, 'second boot used the stored certificate');
   t.equal(prov.stats.accepted, 1, 'one provisioning round trip in all');
