@@ -3,15 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../../src/config/load.js';
 import type { H3lixConfig } from '../../src/config/schema.js';
 import { createDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
+import { until } from '../helpers/until.js';
 
-/** Poll `cond` until true or throw after `ms` (integration tests only: real sockets, real time). */
-export async function until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../helpers/until.js';
 
 /** A config for a test node that connects to `url` (embedded broker off). */
 export function nodeConfig(dataDir: string, url: string, fleet: string, extra: Record<string, unknown> = {}): H3lixConfig {

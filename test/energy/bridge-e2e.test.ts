@@ -7,17 +7,9 @@ import { validateConfig } from '../../src/config/load.js';
 import { createEnergyFeature, ENERGY_MODES, type PublishedEnergy } from '../../src/energy/index.js';
 import { Emulator } from '../../firmware-bridge/src/emulator/emulator.js';
 import { openEnergySource } from '../../firmware-bridge/src/source/open.js';
+import { until } from '../helpers/until.js';
 
 if (!existsSync('/usr/bin/socat')) t.plan(0, 'socat not installed');
-
-/** Poll a condition (integration test on real serial ptys and real timers). */
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 t.test('VE.Direct emulator on a socat pty → firmware-bridge source → energy feature → published snapshot', async (t) => {
   const path = join(t.testdir(), 'ttyVE-energy');

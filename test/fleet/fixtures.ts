@@ -75,11 +75,4 @@ export async function provisionOne(fd: FleetDir, dataDir: string, url: string, l
   return { dataDir, identity, result };
 }
 
-/** Poll `cond` until true or the deadline (integration tests only). */
-export async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../helpers/until.js';

@@ -16,15 +16,7 @@ import { UpdateLock } from '../../src/energy/update-lock.js';
 import { createRng } from '../../src/util/prng.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
-
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../helpers/until.js';
 
 type Pred = { id?: string; label: string | null; scores: Record<string, number>; time: number; source: string };
 

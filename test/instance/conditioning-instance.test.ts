@@ -15,15 +15,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { H3lixError } from '../../src/errors.js';
-
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../helpers/until.js';
 
 t.test('parseObservation validates and says why', async (t) => {
   const ok = parseObservation(Buffer.from(JSON.stringify({ features: [1, 2], label: 'x', id: 'a1' })), 2);

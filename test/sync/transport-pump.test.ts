@@ -7,14 +7,7 @@ import { decodePresence } from '../../src/sync/presence.js';
 import { openStore } from '../../src/store/db.js';
 import { Outbox } from '../../src/store/outbox.js';
 import { systemClock } from '../../src/util/clock.js';
-
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from '../helpers/until.js';
 
 t.test('embedded broker on port 0, transport birth/will, pump survives a broker restart', async (t) => {
   let broker = new EmbeddedBroker({ port: 0 });
