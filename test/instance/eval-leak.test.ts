@@ -89,6 +89,7 @@ t.test('no published envelope contains a raw input value or a model weight', asy
     signals: cfg.signals,
     ccf: cfg.ccf,
     clipNorm: 'auto',
+    skipClassifiers: true,
     onEnvelope: (_from, bytes) => envelopes.push(bytes),
     onEncoder: (e) => (enc = e),
   });

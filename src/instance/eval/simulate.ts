@@ -1,17 +1,14 @@
 /**
- * The collective-learning evaluation (DESIGN sections 1 and 5): a simulated fleet on a non-IID split
- * of a labelled numeric dataset. Every node runs the real signal path (clip → sum → Gaussian
- * mechanism → accountant → `CcfField.contributeLocal`), ships its new contributions through the real
- * codec (see wire.ts), merges what the others sent, and is scored three ways with the SAME encoder:
- *   localOnly: prototypes from the node's own data only (blend 0),
- *   ccf:       local prototypes blended with the field (the runtime's conditioning),
- *   pooled:    class means of ALL nodes' training data in one place (the upper bound that needs
- *              raw data to leave the boards),
- * plus ccfHead: the private local head (evolution) trained on local history + field samples.
- * The encoder is fit on the bootstrap split only (or loaded), never on node or test rows.
+ * The collective-learning evaluation (DESIGN sections 1, 5 and 12; docs/evaluation.md): a simulated
+ * fleet on a non-IID split of a labelled numeric dataset in the *novel concepts* setting (a share of
+ * the classes is absent from the encoder's pre-training data and from most nodes). Every node runs the
+ * real signal path (clip → sum → Gaussian mechanism → accountant → `CcfField.contributeLocal`), ships
+ * its new contributions through the real codec (wire.ts), merges what the others sent, and is scored
+ * on its own test rows against baselines computed in the same run on the same split:
+ *   localOnly, encoderOnly, localPlusEncoder (no network), ccf, ccfHead (the field),
+ *   pooledMeans (noise-free field), central and fedAvg (baselines.ts, on raw features).
  */
 import { CcfField } from '../../ccf/field.js';
-import type { H3lixConfig } from '../../config/schema.js';
 import { PrivacyAccountant } from '../../signals/accountant.js';
 import { SignalAccumulator } from '../../signals/accumulator.js';
 import { clipL2, l2Norm } from '../../signals/clip.js';
@@ -21,104 +18,16 @@ import { LocalHistory } from '../evolution/history.js';
 import { predictHead, synthesize, trainLocalHead } from '../evolution/head.js';
 import { createRng } from '../../util/prng.js';
 import { encode, trainEncoder, type TrainedEncoder } from '../model/mlp.js';
-import { AccuracyCounter, prototypePredictor, r4, scoreNode, type Accuracy } from './metrics.js';
+import { trainWhitenedEncoder } from '../model/whitened.js';
+import { bestOf, classifierBaselines, encoderPrototypes, localPlusEncoderPrototypes, rs } from './baselines.js';
+import { computeGoals } from './goals.js';
+import { AccuracyCounter, prototypePredictor, r4, scoreNode } from './metrics.js';
+import { SYBIL_IDENTITIES, attackerIndices, poisonRelease } from './poison.js';
 import { splitFleet } from './split.js';
+import type { FleetEvalOptions, FleetEvalResult, RoundResult } from './types.js';
 import { WireReceiver, encodeDelta, simulatedWireNode, type WireNode } from './wire.js';
 
-/** Options for `runFleetEval`. */
-export interface FleetEvalOptions {
-  X: ArrayLike<number>[];
-  y: string[];
-  datasetName: string;
-  nodes: number;
-  classesPerNode: number;
-  rounds: number;
-  seed: number;
-  signals: H3lixConfig['signals'];
-  ccf: H3lixConfig['ccf'];
-  /** A loaded encoder (`--model`); default: train one on the bootstrap split. */
-  encoder?: { model: TrainedEncoder; source: string; trainedOn: string };
-  /** Clip norm C: a number, or 'auto' = 90th percentile of bootstrap embedding norms. Default: signals.clipNorm. */
-  clipNorm?: number | 'auto';
-  /** Fraction of each class reserved for the bootstrap split. Default 0.2. */
-  bootstrapFraction?: number;
-  /** Classes withheld from the encoder as well as from the nodes that do not hold them. Default 0. */
-  novelClasses?: number;
-  /** Progress lines (stderr in the CLI). */
-  onProgress?: (line: string) => void;
-  /** Every signed delta envelope a node sends (tests scan them for leaks; benches count them). */
-  onEnvelope?: (from: string, bytes: Uint8Array, round: number) => void;
-  /** The encoder every model family uses (tests scan envelopes for its weights). */
-  onEncoder?: (enc: TrainedEncoder) => void;
-}
-
-/** Accuracy of one model family (rounded). */
-export type Scores = Pick<Accuracy, 'accuracy' | 'unseenAccuracy' | 'seenAccuracy' | 'novelAccuracy'>;
-
-/** One round's row. */
-export interface RoundResult {
-  round: number;
-  localOnly: Scores;
-  ccf: Scores;
-  pooled: Scores;
-  /** Mean bytes each node sent this round (signed delta envelopes). */
-  bytesPerNode: number;
-  /** Keys published this round, summed over nodes. */
-  publishedKeys: number;
-  /** Largest ε spent by any node so far. */
-  epsilon: number;
-  /** Keys the field holds (node 0's view). */
-  fieldKeys: number;
-}
-
-/** What `h3lix eval --json` prints. */
-export interface FleetEvalResult {
-  dataset: { name: string; rows: number; features: number; classes: string[] };
-  setup: {
-    nodes: number;
-    classesPerNode: number;
-    rounds: number;
-    seed: number;
-    clipNorm: number;
-    noiseMultiplier: number;
-    minCount: number;
-    blend: number;
-    score: string;
-    epsilonBudget: number;
-    delta: number;
-    nodeClasses: Record<string, string[]>;
-    /** Classes the encoder never saw (--novel-classes). */
-    novelClasses: string[];
-    testPerNode: number;
-    trainPerNode: number;
-  };
-  /**
-   * What the encoder saw. Trained here: the bootstrap split only (`sawNodeTrainingData`/`sawTestData`
-   * false). Loaded with --model: its manifest's training data, which this command cannot check ('unknown').
-   */
-  encoder: { source: string; trainedOn: string; rows: number; classes: string[]; sawNodeTrainingData: false | 'unknown'; sawTestData: false | 'unknown'; embeddingDim: number };
-  localOnly: Scores;
-  ccf: Scores;
-  ccfHead: Scores;
-  pooled: Scores;
-  /** Mean total bytes each node sent over all rounds. */
-  bytesPerNode: number;
-  /** Largest ε spent by any node (δ = setup.delta). */
-  epsilon: number;
-  /** Releases charged per node (mean), and release attempts refused by the accountant (all nodes). */
-  releasesPerNode: number;
-  refusedReleases: number;
-  /** Bytes one round of FedAvg would send per node (the encoder's float32 weights), for comparison. */
-  fedAvgBytesPerRound: number;
-  rounds: RoundResult[];
-}
-
-const rs = (a: Accuracy): Scores => ({
-  accuracy: r4(a.accuracy),
-  unseenAccuracy: r4(a.unseenAccuracy),
-  seenAccuracy: r4(a.seenAccuracy),
-  ...(a.novelAccuracy !== undefined ? { novelAccuracy: r4(a.novelAccuracy) } : {}),
-});
+export type { FleetEvalOptions, FleetEvalResult, RoundResult, Scores } from './types.js';
 
 /** Parameter count × 4 bytes: what shipping the encoder's weights once costs. */
 export function encoderWeightBytes(enc: TrainedEncoder): number {
@@ -127,18 +36,34 @@ export function encoderWeightBytes(enc: TrainedEncoder): number {
   return n * 4;
 }
 
-interface SimNode {
+/** One identity that publishes into the field: a node, or one of an attacker's sybils. */
+interface Publisher {
   id: string;
+  field: CcfField;
+  wire: WireNode;
+  sentVersion: number;
+}
+
+interface SimNode extends Publisher {
   classes: Set<string>;
   acc: SignalAccumulator;
   accountant: PrivacyAccountant;
-  field: CcfField;
   history: LocalHistory;
-  wire: WireNode;
   receiver: WireReceiver;
-  sentVersion: number;
-  bytes: number;
-  test: Array<{ embedding: Float64Array; label: string }>;
+  attacker: boolean;
+  sybils: Publisher[];
+  sent: number;
+  received: number;
+  test: Array<{ embedding: Float64Array; label: string; row: number }>;
+}
+
+function fieldValues(field: CcfField, now: number): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const k of field.keys()) {
+    const v = field.value(k, now);
+    if (v) out.set(k, v);
+  }
+  return out;
 }
 
 /** Run the simulation. Deterministic for a seed. Throws DATA_INVALID when the data cannot be split. */
@@ -148,15 +73,16 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   const novel = new Set(split.novel);
   const bootX = split.bootstrap.map((i) => opts.X[i]!);
   const bootY = split.bootstrap.map((i) => opts.y[i]!);
+  const kind = opts.encoder ? 'loaded' : (opts.encoderKind ?? 'whitened');
   let enc: TrainedEncoder;
   let source: string;
   if (opts.encoder) {
     enc = opts.encoder.model;
     source = opts.encoder.source;
   } else {
-    progress(`training encoder on the bootstrap split (${bootX.length} rows, ${new Set(bootY).size} classes)`);
-    enc = trainEncoder(bootX.map((r) => Array.from(r)), bootY, { seed: opts.seed });
-    source = `trained by h3lix eval (seed ${opts.seed}, train accuracy ${r4(enc.training.trainAccuracy)})`;
+    progress(`training the ${kind} encoder on the bootstrap split (${bootX.length} rows, ${new Set(bootY).size} classes; novel: ${split.novel.join(', ') || 'none'})`);
+    enc = kind === 'mlp' ? trainEncoder(bootX.map((r) => Array.from(r)), bootY, { seed: opts.seed }) : trainWhitenedEncoder(bootX, bootY, { seed: opts.seed });
+    source = `${kind} encoder trained by h3lix eval (seed ${opts.seed}, prototype accuracy on its own rows ${r4(enc.training.trainAccuracy)})`;
   }
   opts.onEncoder?.(enc);
   const embed = (i: number): Float32Array => encode(enc, opts.X[i]!);
@@ -169,27 +95,34 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   const clock = new ManualClock();
   const fleet = 'eval';
   const keys = new Map<string, Uint8Array>();
-  const wires = split.nodes.map((n, i) => simulatedWireNode(n.id, opts.seed, i));
-  for (const w of wires) keys.set(w.id, w.publicKey);
+  const attackers = new Set(opts.poison ? attackerIndices(opts.nodes, opts.poison.fraction) : []);
+  const attack = opts.poison?.attack ?? 'none';
+  const newPublisher = (id: string, index: number): Publisher => {
+    const wire = simulatedWireNode(id, opts.seed, index);
+    keys.set(id, wire.publicKey);
+    return { id, wire, field: new CcfField({ nodeId: id, clock, config: opts.ccf, quantization: 'int8' }), sentVersion: 0 };
+  };
   const nodes: SimNode[] = split.nodes.map((share, i) => {
     const accountant = new PrivacyAccountant({ epsilon: sig.epsilon, delta: sig.delta });
+    const attacker = attackers.has(i);
+    const sybilCount = attacker && attack === 'sybil' ? SYBIL_IDENTITIES : 0;
     return {
-      id: share.id,
+      ...newPublisher(share.id, i),
       classes: new Set(share.classes),
       accountant,
       acc: new SignalAccumulator({ clipNorm: C, noiseMultiplier: sig.noiseMultiplier, minCount: sig.minCount, accountant, rng: createRng(opts.seed * 7919 + i + 1) }),
-      field: new CcfField({ nodeId: share.id, clock, config: opts.ccf, quantization: 'int8' }),
       history: new LocalHistory({ rng: createRng(opts.seed * 31 + i), perClass: 256 }),
-      wire: wires[i]!,
       receiver: new WireReceiver(fleet, keys),
-      sentVersion: 0,
-      bytes: 0,
-      test: share.test.map((r) => ({ embedding: clipL2(embed(r), C), label: opts.y[r]! })),
+      attacker,
+      sybils: Array.from({ length: sybilCount }, (_, s) => newPublisher(`${share.id}-sybil-${s}`, 1000 + i * 16 + s)),
+      sent: 0,
+      received: 0,
+      test: share.test.map((r) => ({ embedding: clipL2(embed(r), C), label: opts.y[r]!, row: r })),
     };
   });
+  const scored = nodes.filter((n) => !n.attacker);
   const pooledStats = new Map<string, { sum: Float64Array; count: number }>();
   const rounds: RoundResult[] = [];
-  let last: { localOnly: Accuracy; ccf: Accuracy; pooled: Accuracy } | undefined;
   let refused = 0;
 
   for (let round = 0; round < opts.rounds; round++) {
@@ -197,6 +130,15 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     // 1. local data arrives; signals are released into each node's own field
     const envelopes: Array<{ from: string; bytes: Uint8Array }> = [];
     let published = 0;
+    const ship = (p: Publisher, owner: SimNode): void => {
+      const fresh = p.field.deltaSince({ [p.id]: p.sentVersion }).filter((c) => c.origin === p.id);
+      if (fresh.length === 0) return;
+      const bytes = encodeDelta(p.wire, fleet, fresh, p.field.hlc.now(), 'int8', p.sentVersion);
+      p.sentVersion = p.field.localVersion();
+      owner.sent += bytes.length;
+      envelopes.push({ from: p.id, bytes });
+      opts.onEnvelope?.(p.id, bytes, round + 1);
+    };
     split.nodes.forEach((share, i) => {
       const node = nodes[i]!;
       for (const r of share.trainByRound[round]!) {
@@ -212,62 +154,93 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
       }
       const rel = node.acc.release(node.field.keys());
       if (rel.skipped === 'budget-spent') refused++;
-      for (const s of rel.published) node.field.contributeLocal(s.key, s.sum, s.count);
+      const out = node.attacker ? poisonRelease(attack, rel.published) : rel.published;
+      for (const s of out) node.field.contributeLocal(s.key, s.sum, s.count);
+      for (const sy of node.sybils) for (const s of out) sy.field.contributeLocal(s.key, s.sum, s.count);
       published += rel.published.length;
       // 2. ship the node's new contributions through the real codec
-      const fresh = node.field.deltaSince({ [node.id]: node.sentVersion }).filter((c) => c.origin === node.id);
-      if (fresh.length > 0) {
-        const bytes = encodeDelta(node.wire, fleet, fresh, node.field.hlc.now(), 'int8', node.sentVersion);
-        node.sentVersion = node.field.localVersion();
-        node.bytes += bytes.length;
-        envelopes.push({ from: node.id, bytes });
-        opts.onEnvelope?.(node.id, bytes, round + 1);
-      }
+      ship(node, node);
+      for (const sy of node.sybils) ship(sy, node);
     });
     // 3. every other node decodes and merges
-    for (const node of nodes) for (const env of envelopes) if (env.from !== node.id) node.field.merge(node.receiver.decode(env.bytes));
+    for (const node of nodes) {
+      for (const env of envelopes) {
+        if (env.from === node.id || node.sybils.some((s) => s.id === env.from)) continue;
+        node.received += env.bytes.length;
+        node.field.merge(node.receiver.decode(env.bytes));
+      }
+    }
     // 4. score
     const now = clock.now();
     const lo = new AccuracyCounter();
     const cc = new AccuracyCounter();
     const po = new AccuracyCounter();
     const pooledProtos = buildPrototypes(pooledStats as ReadonlyMap<string, LocalStats>, new Map(), 0);
-    for (const node of nodes) {
-      const fieldValues = new Map<string, Float32Array>();
-      for (const k of node.field.keys()) {
-        const v = node.field.value(k, now);
-        if (v) fieldValues.set(k, v);
-      }
+    for (const node of scored) {
       scoreNode(lo, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), new Map(), 0), sig.score, C), novel);
-      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), fieldValues, sig.blend), sig.score, C), novel);
+      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), fieldValues(node.field, now), sig.blend), sig.score, C), novel);
       scoreNode(po, node.test, node.classes, prototypePredictor(pooledProtos, sig.score, C), novel);
     }
-    last = { localOnly: lo.result(), ccf: cc.result(), pooled: po.result() };
     const epsilon = Math.max(...nodes.map((n) => n.accountant.spentEpsilon()));
-    const bytesThisRound = envelopes.reduce((s, e) => s + e.bytes.length, 0) / nodes.length;
-    rounds.push({ round: round + 1, localOnly: rs(last.localOnly), ccf: rs(last.ccf), pooled: rs(last.pooled), bytesPerNode: Math.round(bytesThisRound), publishedKeys: published, epsilon: r4(epsilon), fieldKeys: nodes[0]!.field.keys().length });
-    const rr = rounds[rounds.length - 1]!;
+    const sentThisRound = envelopes.reduce((s, e) => s + e.bytes.length, 0) / nodes.length;
+    const rr: RoundResult = {
+      round: round + 1,
+      localOnly: rs(lo.result()),
+      ccf: rs(cc.result()),
+      pooledMeans: rs(po.result()),
+      bytesSentPerNode: Math.round(sentThisRound),
+      bytesPerNode: Math.round(sentThisRound * (1 + (envelopes.length > 0 ? (nodes.length - 1) : 0))),
+      publishedKeys: published,
+      epsilon: r4(epsilon),
+      fieldKeys: nodes[0]!.field.keys().length,
+    };
+    rounds.push(rr);
     progress(
-      `round ${rr.round}/${opts.rounds}: local-only ${pct(rr.localOnly.accuracy)} (unseen ${pct(rr.localOnly.unseenAccuracy)}) | ccf ${pct(rr.ccf.accuracy)} (unseen ${pct(rr.ccf.unseenAccuracy)}) | pooled ${pct(rr.pooled.accuracy)} (unseen ${pct(rr.pooled.unseenAccuracy)}) | ${rr.bytesPerNode} B/node | ε ${rr.epsilon.toFixed(2)}`,
+      `round ${rr.round}/${opts.rounds}: local-only ${pct(rr.localOnly.accuracy)} | ccf ${pct(rr.ccf.accuracy)} (novel ${pct(rr.ccf.novelAccuracy ?? 0)}) | pooled means ${pct(rr.pooledMeans.accuracy)} | ${rr.bytesPerNode} B/node | ε ${rr.epsilon.toFixed(2)}`,
     );
   }
 
-  // 5. the private local head (evolution), trained once at the end on history + field samples
-  const head = new AccuracyCounter();
+  // 5. the private local head (evolution), trained once at the end on history + field samples,
+  //    and the no-network baselines on the same test rows
   const now = clock.now();
+  const head = new AccuracyCounter();
+  const encOnly = new AccuracyCounter();
+  const lpe = new AccuracyCounter();
+  const encProtos = encoderPrototypes(enc);
   nodes.forEach((node, i) => {
-    const fieldValues = new Map<string, Float32Array>();
-    for (const k of node.field.keys()) {
-      const v = node.field.value(k, now);
-      if (v) fieldValues.set(k, v);
-    }
+    if (node.attacker) return;
     const spread = node.history.pooledSpread() ?? 0.1;
-    const h = trainLocalHead(node.history.examples(), synthesize(fieldValues, 128, spread, createRng(opts.seed * 131 + i)));
+    const h = trainLocalHead(node.history.examples(), synthesize(fieldValues(node.field, now), 128, spread, createRng(opts.seed * 131 + i)));
     scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }), novel);
+    scoreNode(encOnly, node.test, node.classes, prototypePredictor(encProtos, sig.score, C), novel);
+    scoreNode(lpe, node.test, node.classes, prototypePredictor(localPlusEncoderPrototypes(enc, node.acc.local()), sig.score, C), novel);
   });
+  const last = rounds[rounds.length - 1]!;
+  const localOnly = last.localOnly;
+  const encoderOnly = rs(encOnly.result());
+  const localPlusEncoder = rs(lpe.result());
 
-  const final = last!;
-  return {
+  // 6. central and FedAvg on the standardized raw features (the encoder's public standardization)
+  let classifiers: ReturnType<typeof classifierBaselines> | undefined;
+  if (!opts.skipClassifiers) {
+    const std = (r: number): Float64Array => Float64Array.from(opts.X[r]!, (v, j) => (v - enc.mean[j]!) / enc.std[j]!);
+    classifiers = classifierBaselines({
+      classes: split.classes,
+      train: split.nodes.map((s) => ({ X: s.trainByRound.flat().map(std), y: s.trainByRound.flat().map((r) => opts.y[r]!) })),
+      test: scored.map((n) => ({ classes: n.classes, rows: n.test.map((t) => ({ x: std(t.row), label: t.label })) })),
+      novel,
+      hidden: opts.classifierHidden ?? 64,
+      centralEpochs: opts.centralEpochs ?? 30,
+      fedAvgRounds: opts.fedAvgRounds ?? 20,
+      quantization: opts.fedAvgQuantization ?? 'int8',
+      seed: opts.seed,
+      onProgress: progress,
+    });
+  }
+  const bytesSentPerNode = Math.round(nodes.reduce((s, n) => s + n.sent, 0) / nodes.length);
+  const bytesPerNode = Math.round(nodes.reduce((s, n) => s + n.sent + n.received, 0) / nodes.length);
+  const fedAvgSeries = classifiers?.fedAvg.series;
+  const result: FleetEvalResult = {
     dataset: { name: opts.datasetName, rows: opts.y.length, features: opts.X[0]?.length ?? 0, classes: split.classes },
     setup: {
       nodes: opts.nodes,
@@ -283,29 +256,54 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
       delta: sig.delta,
       nodeClasses: Object.fromEntries(split.nodes.map((n) => [n.id, n.classes])),
       novelClasses: split.novel,
+      novelHolders: Object.fromEntries(split.novel.map((c) => [c, split.nodes.filter((n) => n.classes.includes(c)).length])),
+      bootstrapRows: split.bootstrap.length,
       testPerNode: Math.round(split.nodes.reduce((s, n) => s + n.test.length, 0) / nodes.length),
       trainPerNode: Math.round(split.nodes.reduce((s, n) => s + n.trainByRound.flat().length, 0) / nodes.length),
+      ...(opts.poison ? { poison: { fraction: opts.poison.fraction, attack, attackers: nodes.filter((n) => n.attacker).map((n) => n.id) } } : {}),
     },
     encoder: {
+      kind,
       source,
-      trainedOn: opts.encoder ? opts.encoder.trainedOn : `the bootstrap split only (${r4(opts.bootstrapFraction ?? 0.2)} of each class, withheld from every node and from the test sets)`,
+      trainedOn: opts.encoder ? opts.encoder.trainedOn : `the bootstrap split only (${r4(opts.bootstrapFraction ?? 0.2)} of each non-novel class, withheld from every node and from the test sets)`,
       rows: opts.encoder ? 0 : bootX.length,
       classes: opts.encoder ? opts.encoder.model.classes : [...new Set(bootY)].sort(),
       sawNodeTrainingData: opts.encoder ? 'unknown' : false,
       sawTestData: opts.encoder ? 'unknown' : false,
+      sawNovelClasses: opts.encoder ? 'unknown' : false,
       embeddingDim: enc.embeddingDim,
+      parameters: encoderWeightBytes(enc) / 4,
     },
-    localOnly: rs(final.localOnly),
-    ccf: rs(final.ccf),
+    localOnly,
+    encoderOnly,
+    localPlusEncoder,
+    bestNoNetwork: bestOf([localOnly, encoderOnly, localPlusEncoder]),
+    ccf: last.ccf,
     ccfHead: rs(head.result()),
-    pooled: rs(final.pooled),
-    bytesPerNode: Math.round(nodes.reduce((s, n) => s + n.bytes, 0) / nodes.length),
+    pooledMeans: last.pooledMeans,
+    ...(classifiers && fedAvgSeries
+      ? {
+          central: classifiers.central,
+          fedAvg: {
+            ...classifiers.fedAvg.final,
+            rounds: fedAvgSeries.length,
+            quantization: opts.fedAvgQuantization ?? 'int8',
+            parameters: classifiers.fedAvg.parameters,
+            bytesPerRound: fedAvgSeries[0]!.bytesPerNode,
+            bytesPerNode: fedAvgSeries.reduce((s, r) => s + r.bytesPerNode, 0),
+            series: fedAvgSeries,
+          },
+        }
+      : {}),
+    bytesSentPerNode,
+    bytesPerNode,
     epsilon: r4(Math.max(...nodes.map((n) => n.accountant.spentEpsilon()))),
     releasesPerNode: nodes.reduce((s, n) => s + n.accountant.snapshot().releases, 0) / nodes.length,
     refusedReleases: refused,
-    fedAvgBytesPerRound: encoderWeightBytes(enc),
     rounds,
   };
+  if (result.central && result.fedAvg) result.goals = computeGoals(result);
+  return result;
 }
 
 function pct(x: number): string {

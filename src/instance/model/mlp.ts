@@ -7,6 +7,8 @@
  */
 import { H3lixError } from '../../errors.js';
 import { createRng, shuffleInPlace } from '../../util/prng.js';
+import { AdamParam } from './adam.js';
+import { flatten, standardize } from './standardize.js';
 
 /** One fully connected layer. `weights` is row-major [inDim, outDim] (ONNX MatMul layout). */
 export interface DenseLayer {
@@ -79,25 +81,6 @@ export interface TrainEncoderOptions {
   onProgress?: (p: TrainProgress) => void;
 }
 
-/** Validate and copy the training set into one flat Float64Array. */
-function flatten(X: ArrayLike<ArrayLike<number>>, y: string[]): { data: Float64Array; n: number; d: number } {
-  const n = X.length;
-  if (n === 0) throw new H3lixError('DATA_INVALID', 'training set is empty (no rows)');
-  if (y.length !== n) throw new H3lixError('DATA_INVALID', `${n} feature rows but ${y.length} labels`);
-  const d = X[0]!.length;
-  if (d === 0) throw new H3lixError('DATA_INVALID', 'rows have no features');
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const row = X[i]!;
-    if (row.length !== d) throw new H3lixError('DATA_INVALID', `row ${i} has ${row.length} features, expected ${d}`);
-    for (let j = 0; j < d; j++) {
-      const v = row[j]!;
-      if (!Number.isFinite(v)) throw new H3lixError('DATA_INVALID', `row ${i} feature ${j} is not a finite number (${v})`);
-      data[i * d + j] = v;
-    }
-  }
-  return { data, n, d };
-}
 
 function gaussianInit(rows: number, cols: number, scale: number, normal: () => number): Float64Array {
   const w = new Float64Array(rows * cols);
@@ -106,29 +89,6 @@ function gaussianInit(rows: number, cols: number, scale: number, normal: () => n
 }
 
 /** Adam state for one parameter tensor. */
-class AdamParam {
-  readonly m: Float64Array;
-  readonly v: Float64Array;
-  readonly grad: Float64Array;
-  constructor(readonly value: Float64Array) {
-    this.m = new Float64Array(value.length);
-    this.v = new Float64Array(value.length);
-    this.grad = new Float64Array(value.length);
-  }
-  step(lr: number, t: number): void {
-    const b1 = 0.9;
-    const b2 = 0.999;
-    const c1 = 1 - b1 ** t;
-    const c2 = 1 - b2 ** t;
-    for (let i = 0; i < this.value.length; i++) {
-      const g = this.grad[i]!;
-      this.m[i] = b1 * this.m[i]! + (1 - b1) * g;
-      this.v[i] = b2 * this.v[i]! + (1 - b2) * g * g;
-      this.value[i]! -= (lr * (this.m[i]! / c1)) / (Math.sqrt(this.v[i]! / c2) + 1e-8);
-      this.grad[i] = 0;
-    }
-  }
-}
 
 /**
  * Train an encoder on rows `X` with string labels `y`. Deterministic for a given seed and input.
@@ -149,17 +109,7 @@ export function trainEncoder(X: Float32Array[] | number[][], y: string[], opts: 
   const label = Int32Array.from(y, (l) => classes.indexOf(l));
   const rng = createRng(seed);
 
-  // Standardization statistics (population std; constant features get std 1).
-  const mean = new Float64Array(d);
-  const std = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) std[j]! += (data[i * d + j]! - mean[j]!) ** 2 / n;
-  for (let j = 0; j < d; j++) std[j] = std[j]! > 1e-12 ? Math.sqrt(std[j]!) : 1;
-  const mean32 = Float32Array.from(mean);
-  const std32 = Float32Array.from(std);
-  // Standardize with the float32-rounded statistics, exactly as the exported graph does.
-  const xs = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) xs[i * d + j] = (Math.fround(data[i * d + j]!) - mean32[j]!) / std32[j]!;
+  const { mean32, std32, xs } = standardize(data, n, d);
 
   const W1 = new AdamParam(gaussianInit(d, H, Math.sqrt(2 / d), rng.normal));
   const b1 = new AdamParam(new Float64Array(H));
