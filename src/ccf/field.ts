@@ -196,8 +196,12 @@ export class CcfField {
     return n;
   }
 
-  /** The robust value of `key` at `nowMs` (DESIGN 3; see docs/ccf.md for the poisoning bound). */
-  value(key: string, nowMs: number): Float32Array | undefined {
+  /**
+   * The robust value of `key` at `nowMs` (DESIGN 3; see docs/ccf.md for the poisoning bound).
+   * `accept`, when given, decides per origin whether its clipped mean takes part (the conditioning
+   * layer's plausibility gate, docs/evaluation.md); the field itself knows nothing about what it means.
+   */
+  value(key: string, nowMs: number, accept?: (origin: string, key: string, mean: Float64Array) => boolean): Float32Array | undefined {
     const cfg = this.options.config;
     const byDim = new Map<number, OriginPoint[]>();
     for (const origin of this.origins()) {
@@ -206,6 +210,7 @@ export class CcfField {
       if (!c) continue;
       const mean = clippedMean(c, cfg.clipNorm);
       if (!mean) continue;
+      if (accept && !accept(origin, key, mean)) continue;
       const d = decay(c.hlc.wall, nowMs, cfg.halfLifeSeconds);
       let list = byDim.get(mean.length);
       if (!list) byDim.set(mean.length, (list = []));

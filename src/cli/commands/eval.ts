@@ -7,6 +7,7 @@ import { parseTrainingCsv } from '../../instance/data/csv.js';
 import type { LabeledDataset } from '../../instance/data/dataset.js';
 import { PUBLIC_DATASETS, loadPublicDataset } from '../../instance/data/public-datasets.js';
 import { ATTACKS, type Attack } from '../../instance/eval/poison.js';
+import { runDaemonEval, type DaemonEvalResult } from '../../daemon/eval-cluster.js';
 import { evalPlotSvg, evalTable, poisonTable, type PoisonReport } from '../../instance/eval/report.js';
 import { runFleetEval, type FleetEvalResult } from '../../instance/eval/simulate.js';
 import { loadModelDir } from '../../instance/model/manifest.js';
@@ -23,6 +24,8 @@ interface EvalOpts {
   fedavgQuantization: string;
   poison?: number;
   attack: string;
+  daemons?: boolean;
+  plausibilityGate: boolean;
   label: string;
   nodes: number;
   classesPerNode?: number;
@@ -70,9 +73,11 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
     .option('--epsilon <e>', 'override signals.epsilon (privacy budget)', parsePositiveNumber('--epsilon', 1e-6))
     .option('--blend <w>', 'override signals.blend (field weight in prototypes, 0..1)', parsePositiveNumber('--blend', 0, 1))
     .option('--novel-classes <n>', 'classes withheld from the encoder and held by few nodes (default: 30 % of the classes, at least 2)', parsePositiveInt('--novel-classes', 0))
+    .option('--no-plausibility-gate', 'switch the poisoning defence of the conditioning layer off (the negative control)')
+    .option('--daemons', 'also run the experiment through real daemons (embedded aedes, obs/pred over MQTT) and compare')
     .option('--json', 'print one JSON object as the last stdout line')
     .option('--plot <path>', 'write an SVG plot of accuracy per round (default h3lix-eval.svg without --json)')
-    .action((opts: EvalOpts) => {
+    .action(async (opts: EvalOpts) => {
       const cfg = opts.config ? loadConfigFile(opts.config, ctx.env) : defaultConfig();
       const signals = {
         ...cfg.signals,
@@ -118,6 +123,7 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
         novelClasses: opts.novelClasses,
         fedAvgRounds: opts.fedavgRounds,
         fedAvgQuantization: opts.fedavgQuantization as 'int8' | 'float32',
+        plausibilityGate: opts.plausibilityGate,
         onProgress: progress,
       };
       const run = (extra: Partial<Parameters<typeof runFleetEval>[0]>): FleetEvalResult => {
@@ -134,6 +140,8 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
         // Same attackers set apart in both runs; the clean run is the control.
         progress(`poisoning: clean control run (the attacking nodes behave honestly and are not scored)`);
         result = run({ poison: { fraction: opts.poison, attack: 'none' } });
+        progress(`poisoning: control run with the attacking nodes silent`);
+        const silent = run({ poison: { fraction: opts.poison, attack: 'silent' }, skipClassifiers: true });
         progress(`poisoning: attacked run (${opts.attack})`);
         const attacked = run({ poison: { fraction: opts.poison, attack: opts.attack as Attack }, skipClassifiers: true });
         poisonReport = {
@@ -141,11 +149,22 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
           attack: opts.attack as Attack,
           attackers: attacked.setup.poison!.attackers,
           clean: result.ccf,
+          silent: silent.ccf,
           attacked: attacked.ccf,
           dropPoints: Math.round((result.ccf.accuracy - attacked.ccf.accuracy) * 1000) / 10,
+          excessDropPoints: Math.round((silent.ccf.accuracy - attacked.ccf.accuracy) * 1000) / 10,
+          gate: opts.plausibilityGate,
         };
       } else {
         result = run({});
+      }
+      let daemons: (DaemonEvalResult & { inProcess: FleetEvalResult['ccf']; diffPoints: number }) | undefined;
+      if (opts.daemons) {
+        if (opts.poison !== undefined) throw new UsageError('--daemons runs without --poison');
+        progress('daemons: the same split, encoder and privacy settings through real daemons');
+        const d = await runDaemonEval(base);
+        daemons = { ...d, inProcess: result.ccf, diffPoints: Math.round((d.ccf.accuracy - result.ccf.accuracy) * 1000) / 10 };
+        progress(`daemons: CCF ${(d.ccf.accuracy * 100).toFixed(1)}% through ${opts.nodes} daemons vs ${(result.ccf.accuracy * 100).toFixed(1)}% in process (${daemons.diffPoints} points), ${d.seconds} s`);
       }
       const plot = opts.plot ?? (opts.json ? undefined : 'h3lix-eval.svg');
       if (plot) {
@@ -156,8 +175,11 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
         }
         progress(`plot written to ${plot}`);
       }
-      if (opts.json) writeLine(ctx.stdout, JSON.stringify(poisonReport ? { ...result, poisoning: poisonReport } : result));
-      else writeLine(ctx.stdout, evalTable(result) + (poisonReport ? `\n${poisonTable(poisonReport)}` : ''));
+      if (opts.json) writeLine(ctx.stdout, JSON.stringify({ ...result, ...(poisonReport ? { poisoning: poisonReport } : {}), ...(daemons ? { daemons } : {}) }));
+      else {
+        const extra = daemons ? `\ndaemon path: CCF ${(daemons.ccf.accuracy * 100).toFixed(1)}% (novel ${((daemons.ccf.novelAccuracy ?? 0) * 100).toFixed(1)}%) through ${opts.nodes} real daemons vs ${(daemons.inProcess.accuracy * 100).toFixed(1)}% in process: ${daemons.diffPoints} points` : '';
+        writeLine(ctx.stdout, evalTable(result) + (poisonReport ? `\n${poisonTable(poisonReport)}` : '') + extra);
+      }
       ctx.setExitCode(ExitCode.OK);
     });
 }

@@ -10,8 +10,12 @@
  */
 import type { ReleasedSignal } from '../../signals/accumulator.js';
 
-/** `none`: the same nodes are set apart (excluded from scoring) but behave honestly: the clean control. */
-export type Attack = 'none' | 'sign-flip' | 'scale' | 'label-swap' | 'sybil';
+/**
+ * `none`: the same nodes are set apart (not scored) but behave honestly: the clean control.
+ * `silent`: they publish nothing: what the fleet would know without them (the control for what a
+ * defence that excludes them can at best keep).
+ */
+export type Attack = 'none' | 'silent' | 'sign-flip' | 'scale' | 'label-swap' | 'sybil';
 export const ATTACKS: readonly Attack[] = ['sign-flip', 'scale', 'label-swap', 'sybil'];
 export const SYBIL_IDENTITIES = 4;
 
@@ -24,6 +28,7 @@ export function attackerIndices(nodes: number, fraction: number): number[] {
 /** The attacker's version of an honest release. */
 export function poisonRelease(attack: Attack, published: readonly ReleasedSignal[]): ReleasedSignal[] {
   if (attack === 'none') return [...published];
+  if (attack === 'silent') return [];
   if (attack === 'label-swap') {
     const keys = published.map((s) => s.key);
     return published.map((s, i) => ({ key: keys[(i + 1) % keys.length]!, sum: s.sum, count: s.count }));

@@ -8,11 +8,16 @@ export interface PoisonReport {
   fraction: number;
   attack: Attack;
   attackers: string[];
-  /** CCF on the honest nodes, attackers honest (the control) and attacking. */
+  /** CCF on the honest nodes: attackers honest (the control), silent (absent), attacking. */
   clean: Scores;
+  silent: Scores;
   attacked: Scores;
   /** clean − attacked all-class accuracy, in points. */
   dropPoints: number;
+  /** silent − attacked: the harm beyond losing the attackers' own data, in points. */
+  excessDropPoints: number;
+  /** Whether the plausibility gate was on. */
+  gate: boolean;
 }
 
 const p = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`).padStart(7);
@@ -59,7 +64,8 @@ export function evalTable(r: FleetEvalResult): string {
 export function poisonTable(x: PoisonReport): string {
   return [
     `poisoning: ${x.attackers.length} of the nodes (${x.attackers.join(', ')}) run ${x.attack}; accuracy on the honest nodes:`,
-    `  CCF clean ${p(x.clean.accuracy)} (novel ${p(x.clean.novelAccuracy)}), attacked ${p(x.attacked.accuracy)} (novel ${p(x.attacked.novelAccuracy)}): drop ${x.dropPoints} points`,
+    `  CCF clean ${p(x.clean.accuracy)} (novel ${p(x.clean.novelAccuracy)}), attackers silent ${p(x.silent.accuracy)}, attacked ${p(x.attacked.accuracy)} (novel ${p(x.attacked.novelAccuracy)})`,
+    `  drop ${x.dropPoints} points against the clean run, ${x.excessDropPoints} beyond the attackers' silence; plausibility gate ${x.gate ? 'on' : 'OFF'}`,
   ].join('\n');
 }
 

@@ -13,6 +13,7 @@ import { PrivacyAccountant } from '../../signals/accountant.js';
 import { SignalAccumulator } from '../../signals/accumulator.js';
 import { clipL2, l2Norm } from '../../signals/clip.js';
 import { ManualClock } from '../../util/clock.js';
+import { PlausibilityGate } from '../conditioning/plausibility.js';
 import { buildPrototypes, type LocalStats } from '../conditioning/prototypes.js';
 import { LocalHistory } from '../evolution/history.js';
 import { predictHead, synthesize, trainLocalHead } from '../evolution/head.js';
@@ -24,7 +25,7 @@ import { computeGoals } from './goals.js';
 import { AccuracyCounter, prototypePredictor, r4, scoreNode } from './metrics.js';
 import { SYBIL_IDENTITIES, attackerIndices, poisonRelease } from './poison.js';
 import { splitFleet } from './split.js';
-import type { FleetEvalOptions, FleetEvalResult, RoundResult } from './types.js';
+import type { EncoderKind, FleetEvalOptions, FleetEvalResult, RoundResult } from './types.js';
 import { WireReceiver, encodeDelta, simulatedWireNode, type WireNode } from './wire.js';
 
 export type { FleetEvalOptions, FleetEvalResult, RoundResult, Scores } from './types.js';
@@ -57,20 +58,31 @@ interface SimNode extends Publisher {
   test: Array<{ embedding: Float64Array; label: string; row: number }>;
 }
 
-function fieldValues(field: CcfField, now: number): Map<string, Float32Array> {
+function fieldValues(field: CcfField, now: number, accept?: (origin: string, key: string, mean: Float64Array) => boolean): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const k of field.keys()) {
-    const v = field.value(k, now);
+    const v = field.value(k, now, accept);
     if (v) out.set(k, v);
   }
   return out;
 }
 
-/** Run the simulation. Deterministic for a seed. Throws DATA_INVALID when the data cannot be split. */
-export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
+/** What every run on the same options shares: the split, the encoder and the clip norm (the daemon path reuses it). */
+export interface PreparedEval {
+  split: ReturnType<typeof splitFleet>;
+  novel: Set<string>;
+  enc: TrainedEncoder;
+  kind: EncoderKind | 'loaded';
+  source: string;
+  bootX: ArrayLike<number>[];
+  bootY: string[];
+  clipNorm: number;
+}
+
+/** Split the data, fit (or take) the encoder on the bootstrap rows and fix the clip norm. Deterministic. */
+export function prepareFleetEval(opts: FleetEvalOptions): PreparedEval {
   const progress = opts.onProgress ?? (() => undefined);
   const split = splitFleet(opts.y, { nodes: opts.nodes, classesPerNode: opts.classesPerNode, rounds: opts.rounds, seed: opts.seed, bootstrapFraction: opts.bootstrapFraction, novelClasses: opts.novelClasses });
-  const novel = new Set(split.novel);
   const bootX = split.bootstrap.map((i) => opts.X[i]!);
   const bootY = split.bootstrap.map((i) => opts.y[i]!);
   const kind = opts.encoder ? 'loaded' : (opts.encoderKind ?? 'whitened');
@@ -84,13 +96,20 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     enc = kind === 'mlp' ? trainEncoder(bootX.map((r) => Array.from(r)), bootY, { seed: opts.seed }) : trainWhitenedEncoder(bootX, bootY, { seed: opts.seed });
     source = `${kind} encoder trained by h3lix eval (seed ${opts.seed}, prototype accuracy on its own rows ${r4(enc.training.trainAccuracy)})`;
   }
-  opts.onEncoder?.(enc);
-  const embed = (i: number): Float32Array => encode(enc, opts.X[i]!);
   let C = typeof opts.clipNorm === 'number' ? opts.clipNorm : opts.signals.clipNorm;
   if (opts.clipNorm === 'auto') {
-    const norms = split.bootstrap.map((i) => l2Norm(embed(i))).sort((a, b) => a - b);
+    const norms = split.bootstrap.map((i) => l2Norm(encode(enc, opts.X[i]!))).sort((a, b) => a - b);
     C = Math.max(1e-6, norms[Math.floor(0.9 * (norms.length - 1))]!);
   }
+  return { split, novel: new Set(split.novel), enc, kind, source, bootX, bootY, clipNorm: C };
+}
+
+/** Run the simulation. Deterministic for a seed. Throws DATA_INVALID when the data cannot be split. */
+export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
+  const progress = opts.onProgress ?? (() => undefined);
+  const { split, novel, enc, kind, source, bootX, bootY, clipNorm: C } = prepareFleetEval(opts);
+  opts.onEncoder?.(enc);
+  const embed = (i: number): Float32Array => encode(enc, opts.X[i]!);
   const sig = opts.signals;
   const clock = new ManualClock();
   const fleet = 'eval';
@@ -121,6 +140,8 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     };
   });
   const scored = nodes.filter((n) => !n.attacker);
+  const gate = opts.plausibilityGate === false ? undefined : new PlausibilityGate({ prototypes: new Map(encoderPrototypes(enc).map((p) => [p.key, p.vector])), minAnchorCount: sig.minCount, noiseStd: sig.noiseMultiplier * C });
+  const gated = (node: SimNode): Map<string, Float32Array> => fieldValues(node.field, clock.now(), gate?.predicate(node.field, node.acc.local(), opts.ccf.clipNorm, node.id).accept);
   const pooledStats = new Map<string, { sum: Float64Array; count: number }>();
   const rounds: RoundResult[] = [];
   let refused = 0;
@@ -178,7 +199,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     const pooledProtos = buildPrototypes(pooledStats as ReadonlyMap<string, LocalStats>, new Map(), 0);
     for (const node of scored) {
       scoreNode(lo, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), new Map(), 0), sig.score, C), novel);
-      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), fieldValues(node.field, now), sig.blend), sig.score, C), novel);
+      scoreNode(cc, node.test, node.classes, prototypePredictor(buildPrototypes(node.acc.local(), gated(node), sig.blend), sig.score, C), novel);
       scoreNode(po, node.test, node.classes, prototypePredictor(pooledProtos, sig.score, C), novel);
     }
     const epsilon = Math.max(...nodes.map((n) => n.accountant.spentEpsilon()));
@@ -210,7 +231,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   nodes.forEach((node, i) => {
     if (node.attacker) return;
     const spread = node.history.pooledSpread() ?? 0.1;
-    const h = trainLocalHead(node.history.examples(), synthesize(fieldValues(node.field, now), 128, spread, createRng(opts.seed * 131 + i)));
+    const h = trainLocalHead(node.history.examples(), synthesize(gated(node), 128, spread, createRng(opts.seed * 131 + i)));
     scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }), novel);
     scoreNode(encOnly, node.test, node.classes, prototypePredictor(encProtos, sig.score, C), novel);
     scoreNode(lpe, node.test, node.classes, prototypePredictor(localPlusEncoderPrototypes(enc, node.acc.local()), sig.score, C), novel);

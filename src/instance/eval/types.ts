@@ -39,6 +39,8 @@ export interface FleetEvalOptions {
   centralEpochs?: number;
   /** Fraction of nodes that attack the field (0 = none) and how. */
   poison?: { fraction: number; attack: Attack };
+  /** The conditioning layer's plausibility gate against poisoning (docs/evaluation.md). Default true; false is the negative control. */
+  plausibilityGate?: boolean;
   /** Skip the classifier baselines (central, fedAvg): tests of the split and the field only. */
   skipClassifiers?: boolean;
   /** Progress lines (stderr in the CLI). */
