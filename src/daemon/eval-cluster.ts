@@ -60,7 +60,7 @@ export async function runDaemonEval(opts: DaemonEvalOptions): Promise<DaemonEval
   let client: mqtt.MqttClient | undefined;
   try {
     const modelDir = join(root, 'model');
-    writeModelDir(modelDir, enc, { name: 'eval-encoder', version: '1.0.0', trainingData: `h3lix eval --daemons: ${prep.source}`, goldenInputs: prep.bootX.slice(0, 4) });
+    writeModelDir(modelDir, enc, { name: 'eval-encoder', version: '1.0.0', trainingData: `h3lix eval --daemons: ${prep.source}`, goldenInputs: prep.bootX.slice(0, 4), prototypes: opts.plausibilityGate !== false });
     await broker.start();
     const fleet = 'evald';
     const handles: FeatureHandles[] = [];

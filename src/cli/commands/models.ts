@@ -3,19 +3,24 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { H3lixError } from '../../errors.js';
 import { parseTrainingCsv } from '../../instance/data/csv.js';
-import { trainEncoder, withContextProjection } from '../../instance/model/mlp.js';
+import { PUBLIC_DATASETS, loadPublicDataset } from '../../instance/data/public-datasets.js';
+import { trainEncoder, withContextProjection, type TrainedEncoder } from '../../instance/model/mlp.js';
+import { trainWhitenedEncoder } from '../../instance/model/whitened.js';
 import { writeModelDir } from '../../instance/model/model-writer.js';
 import { verifyModelDir } from '../../instance/model/verify.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError, parsePositiveInt, writeLine, type CliContext } from '../context.js';
 
 interface BuildOpts {
-  data: string;
-  label: string;
+  data?: string;
+  dataset?: string;
+  maxRows?: number;
+  encoder: string;
+  label?: string;
   out: string;
   epochs: number;
   seed: number;
-  embeddingDim: number;
+  embeddingDim?: number;
   hidden: number;
   name?: string;
   modelVersion: string;
@@ -32,12 +37,15 @@ export function registerModelsCommands(program: Command, ctx: CliContext): void 
   models
     .command('build')
     .description('train an encoder on a numeric CSV (header row, one label column, numeric features) and write model.onnx, manifest.json, golden.json, MODEL_CARD.md')
-    .requiredOption('--data <csv>', 'training CSV')
-    .requiredOption('--label <column>', 'name of the label column')
+    .option('--data <csv>', 'training CSV (with --label)')
+    .option('--label <column>', 'name of the label column')
+    .option('--dataset <name>', `a public dataset instead of --data: ${PUBLIC_DATASETS.join(', ')}`)
+    .option('--max-rows <n>', 'row cap for large datasets (class-stratified)', parsePositiveInt('--max-rows', 100))
+    .option('--encoder <kind>', 'mlp (supervised, default) or whitened (principal components + within-class whitening, docs/evaluation.md)', 'mlp')
     .requiredOption('--out <dir>', 'output model directory (created)')
     .option('--epochs <n>', 'training epochs', parsePositiveInt('--epochs', 1, 10000), 40)
     .option('--seed <s>', 'PRNG seed (same seed and data → identical model)', parsePositiveInt('--seed', 0, 2 ** 31 - 1), 1)
-    .option('--embedding-dim <d>', 'embedding dimension', parsePositiveInt('--embedding-dim', 1, 1024), 16)
+    .option('--embedding-dim <d>', 'embedding dimension (default 16 for mlp, 48 for whitened)', parsePositiveInt('--embedding-dim', 1, 1024))
     .option('--hidden <h>', 'hidden layer width', parsePositiveInt('--hidden', 1, 4096), 32)
     .option('--name <name>', 'model name (default: output directory name)')
     .option('--model-version <semver>', 'model version major.minor.patch', '1.0.0')
@@ -45,32 +53,47 @@ export function registerModelsCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print the manifest as one JSON line on stdout')
     .action((opts: BuildOpts) => {
       if (!/^\d+\.\d+\.\d+$/.test(opts.modelVersion)) throw new UsageError(`--model-version must be major.minor.patch, got "${opts.modelVersion}"`);
-      let text: string;
-      try {
-        text = readFileSync(opts.data, 'utf8');
-      } catch (err) {
-        throw new H3lixError('DATA_INVALID', `cannot read --data ${opts.data}: ${(err as Error).message}`, { cause: err });
+      if (opts.encoder !== 'mlp' && opts.encoder !== 'whitened') throw new UsageError(`--encoder ${opts.encoder}: expected mlp or whitened`);
+      if ((opts.data === undefined) === (opts.dataset === undefined)) throw new UsageError('give exactly one of --data CSV (with --label) or --dataset NAME');
+      if (opts.data !== undefined && opts.label === undefined) throw new UsageError('--data needs --label');
+      if (opts.dataset !== undefined && !(PUBLIC_DATASETS as readonly string[]).includes(opts.dataset)) throw new UsageError(`--dataset ${opts.dataset}: expected one of ${PUBLIC_DATASETS.join(', ')}`);
+      let ds;
+      if (opts.dataset !== undefined) ds = loadPublicDataset(opts.dataset, { maxRows: opts.maxRows, seed: opts.seed, env: ctx.env });
+      else {
+        let text: string;
+        try {
+          text = readFileSync(opts.data!, 'utf8');
+        } catch (err) {
+          throw new H3lixError('DATA_INVALID', `cannot read --data ${opts.data}: ${(err as Error).message}`, { cause: err });
+        }
+        ds = parseTrainingCsv(text, opts.label!, opts.data);
       }
-      const ds = parseTrainingCsv(text, opts.label, opts.data);
       const classes = [...new Set(ds.y)].sort();
-      writeLine(ctx.stderr, `models build: ${ds.X.length} rows, ${ds.featureNames.length} features, ${classes.length} classes (${classes.join(', ')})`);
-      let enc = trainEncoder(ds.X, ds.y, {
-        epochs: opts.epochs,
-        seed: opts.seed,
-        embeddingDim: opts.embeddingDim,
-        hidden: opts.hidden,
-        onProgress: (p) => {
-          if (p.epoch === 1 || p.epoch % 5 === 0 || p.epoch === p.epochs) writeLine(ctx.stderr, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(3)}`);
-        },
-      });
+      writeLine(ctx.stderr, `models build: ${ds.X.length} rows, ${ds.featureNames.length} features, ${classes.length} classes (${classes.join(', ')}), ${opts.encoder} encoder`);
+      let enc: TrainedEncoder =
+        opts.encoder === 'whitened'
+          ? trainWhitenedEncoder(ds.X, ds.y, { seed: opts.seed, embeddingDim: opts.embeddingDim })
+          : trainEncoder(ds.X, ds.y, {
+              epochs: opts.epochs,
+              seed: opts.seed,
+              embeddingDim: opts.embeddingDim ?? 16,
+              hidden: opts.hidden,
+              onProgress: (p) => {
+                if (p.epoch === 1 || p.epoch % 5 === 0 || p.epoch === p.epochs) writeLine(ctx.stderr, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} accuracy ${p.accuracy.toFixed(3)}`);
+              },
+            });
       if (opts.withContext) enc = withContextProjection(enc);
       const name = opts.name ?? basename(opts.out);
       const manifest = writeModelDir(opts.out, enc, {
         name,
         version: opts.modelVersion,
         featureNames: ds.featureNames,
-        trainingData: `${ds.X.length} rows of ${basename(opts.data)} (label column "${opts.label}"), trained with h3lix models build, seed ${opts.seed}, ${opts.epochs} epochs.`,
+        trainingData:
+          opts.encoder === 'whitened'
+            ? `${ds.X.length} rows of ${opts.dataset ?? basename(opts.data!)}: principal components (no labels) whitened by the within-class covariance of its ${classes.length} classes, h3lix models build --encoder whitened, seed ${opts.seed}.`
+            : `${ds.X.length} rows of ${opts.dataset ?? basename(opts.data!)} (label column "${opts.label ?? 'label'}"), trained with h3lix models build, seed ${opts.seed}, ${opts.epochs} epochs.`,
         goldenInputs: ds.X.slice(0, 8),
+        prototypes: opts.encoder === 'whitened',
         goldenContexts: ds.X.slice(0, 8).map((_, i) => Array.from({ length: enc.embeddingDim }, (__, j) => Math.sin(i + j))),
       });
       writeLine(ctx.stderr, `wrote ${opts.out}: model.onnx sha256 ${manifest.sha256}`);

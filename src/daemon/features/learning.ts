@@ -16,6 +16,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { H3lixError, describeError } from '../../errors.js';
 import { inferenceServiceFromConfig, type InferenceService } from '../../instance/inference/index.js';
 import { PersonalInstance } from '../../instance/personal-instance.js';
+import { gatedField, readModelPrototypes } from '../../instance/conditioning/gated-field.js';
+import { PlausibilityGate } from '../../instance/conditioning/plausibility.js';
 import { createLearningStack, kvPrivacyPersistence, type LearningStack } from '../../signals/index.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
@@ -93,9 +95,16 @@ export class DaemonLearningFeature implements Feature {
     this.svc = svc; // set first: a failed start still stops it
     await svc.start();
     this.running = true;
+    // The plausibility gate (docs/evaluation.md) when the model ships its encoder's prototypes.
+    const prototypes = readModelPrototypes(config.instance.modelDir);
+    const late: { stack?: LearningStack } = {}; // the gate reads the accumulator the stack creates
+    const field = prototypes
+      ? gatedField({ field: ctx.field, gate: new PlausibilityGate({ prototypes, minAnchorCount: config.signals.minCount, noiseStd: config.signals.noiseMultiplier * config.signals.clipNorm }), local: () => late.stack?.accumulator.local() ?? new Map(), clipNorm: config.ccf.clipNorm, self: ctx.nodeId, clock: ctx.clock })
+      : ctx.field;
+    if (prototypes) this.log.info({ classes: prototypes.size }, 'plausibility gate on: the model ships its prototypes');
     const stack = createLearningStack({
       signals: config.signals,
-      field: ctx.field,
+      field,
       clock: ctx.clock,
       persistence: kvPrivacyPersistence(ctx.kv),
       logger: moduleLogger(ctx.logger, 'signals'),
@@ -103,6 +112,7 @@ export class DaemonLearningFeature implements Feature {
       onHead: (h) => this.log.info({ classes: h.classes.length }, 'local head retrained'),
     });
     this.stack = stack;
+    late.stack = stack;
     // stack.start() would also start the publisher's own timer; the scheduler owns that cadence here.
     this.unhook = ctx.field.onChange(() => stack.conditioner.invalidate());
 

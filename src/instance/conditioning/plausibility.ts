@@ -55,8 +55,9 @@ export class PlausibilityGate {
   constructor(private readonly opts: PlausibilityGateOptions) {
     const protos = [...opts.prototypes.values()];
     const nearest = protos.map((p, i) => Math.min(...protos.filter((_, j) => j !== i).map((q) => dist(p, q)))).filter(Number.isFinite).sort((a, b) => a - b);
+    // With fewer than two prototypes nothing calibrates the gate: it accepts everything (clipping remains).
     this.radius = opts.radius ?? (nearest.length > 0 ? nearest[Math.floor(nearest.length / 2)]! / 2 : Infinity);
-    this.normBound = (opts.normFactor ?? 1.5) * Math.max(0, ...protos.map(norm));
+    this.normBound = protos.length >= 2 ? (opts.normFactor ?? 1.5) * Math.max(0, ...protos.map(norm)) : Infinity;
   }
 
   /** Accepted distance to an anchor for a mean of `count` examples in `dim` dimensions. */
@@ -82,7 +83,7 @@ export class PlausibilityGate {
       if (norm(mean) > this.normBound || dist(mean, a) > this.tolerance(mean.length, c.count)) distrusted.add(c.origin);
     }
     const accept = (origin: string, key: string, mean: Float64Array): boolean => {
-      if (origin === self) return true;
+      if (origin === self || !Number.isFinite(this.radius)) return true;
       if (distrusted.has(origin)) return false;
       const a = anchors.get(key);
       if (norm(mean) > this.normBound) return false;

@@ -192,7 +192,6 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
       }
     }
     // 4. score
-    const now = clock.now();
     const lo = new AccuracyCounter();
     const cc = new AccuracyCounter();
     const po = new AccuracyCounter();
@@ -223,7 +222,6 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
 
   // 5. the private local head (evolution), trained once at the end on history + field samples,
   //    and the no-network baselines on the same test rows
-  const now = clock.now();
   const head = new AccuracyCounter();
   const encOnly = new AccuracyCounter();
   const lpe = new AccuracyCounter();

@@ -13,6 +13,8 @@ export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'manifest.json';
 export const GOLDEN_FILE = 'golden.json';
 export const CARD_FILE = 'MODEL_CARD.md';
+/** Optional: the encoder's own class prototypes `{classes, vectors}` (the plausibility gate's anchors). */
+export const PROTOTYPES_FILE = 'prototypes.json';
 
 const tensorSpec = z
   .object({

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode, type TrainedEncoder } from './mlp.js';
 import { CONTEXT_NAME, INPUT_NAME, ONNX_IR_VERSION, ONNX_OPSET, OUTPUT_NAME, exportEncoderOnnx } from './onnx-export.js';
-import { CARD_FILE, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, sha256Hex, type GoldenVectors, type ModelManifest } from './manifest.js';
+import { CARD_FILE, PROTOTYPES_FILE, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, sha256Hex, type GoldenVectors, type ModelManifest } from './manifest.js';
 
 export interface WriteModelOptions {
   name: string;
@@ -25,6 +25,8 @@ export interface WriteModelOptions {
   goldenContexts?: ArrayLike<number>[];
   /** Golden tolerance (max abs diff). Default 1e-4. */
   tolerance?: number;
+  /** Also write prototypes.json (the encoder's own class prototypes: the plausibility gate's anchors). Default false. */
+  prototypes?: boolean;
 }
 
 /** Write the directory (created if needed) and return the manifest written. */
@@ -71,6 +73,11 @@ export function writeModelDir(dir: string, enc: TrainedEncoder, opts: WriteModel
   writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(dir, GOLDEN_FILE), `${JSON.stringify(golden)}\n`);
   writeFileSync(join(dir, CARD_FILE), modelCard(manifest, opts));
+  if (opts.prototypes) {
+    const E = enc.embeddingDim;
+    const vectors = enc.classes.map((_, c) => Array.from(enc.prototypes.subarray(c * E, (c + 1) * E)));
+    writeFileSync(join(dir, PROTOTYPES_FILE), `${JSON.stringify({ classes: enc.classes, vectors })}\n`);
+  }
   return manifest;
 }
 
