@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { H3lixError } from '../../../src/errors.js';
+import { systemClock } from '../../../src/util/clock.js';
+import { serialLink } from '../link/link.js';
+import { McuClient } from '../mcu/client.js';
 
 /** Where the reference firmware runs: a POSIX process, or the Cortex-M3 image under QEMU mps2-an385. */
 export type FirmwareTarget = 'host' | 'qemu';
@@ -90,17 +93,10 @@ export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware>
       child.removeListener('exit', onEarlyExit);
       const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
       const device = m[1]!;
-      if (o.target === 'qemu') {
-        try {
-          if (existsSync(o.pty)) unlinkSync(o.pty);
-          symlinkSync(device, o.pty);
-        } catch (err) {
-          child.kill('SIGKILL');
-          reject(new H3lixError('SERIAL_UNAVAILABLE', `cannot link ${o.pty} → ${device}: ${(err as Error).message}`));
-          return;
-        }
-      }
-      resolve({
+      // QEMU's pty backend drops traffic while no slave is open and polls for one once a second: hold the
+      // slave open for the firmware's lifetime and wait until the image answers before handing it out.
+      const hold = o.target === 'qemu' ? openSync(device, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK) : undefined;
+      const running: RunningFirmware = {
         target: o.target,
         path: o.pty,
         device,
@@ -109,15 +105,50 @@ export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware>
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;
+          if (hold !== undefined) closeSync(hold);
           try {
             unlinkSync(o.pty);
           } catch {
             // already gone (the host firmware removes its own link)
           }
         },
-      });
+      };
+      const ready = o.target === 'qemu' ? waitAnswering(device, o.timeoutMs ?? 10_000) : Promise.resolve();
+      ready.then(
+        () => {
+          // link only once the image answers, so a consumer never opens a silent pty
+          if (o.target === 'qemu') {
+            try {
+              if (existsSync(o.pty)) unlinkSync(o.pty);
+              symlinkSync(device, o.pty);
+            } catch (err) {
+              child.kill('SIGKILL');
+              reject(new H3lixError('SERIAL_UNAVAILABLE', `cannot link ${o.pty} → ${device}: ${(err as Error).message}`));
+              return;
+            }
+          }
+          resolve(running);
+        },
+        (err: unknown) => {
+          void running.stop();
+          reject(new H3lixError('SERIAL_UNAVAILABLE', `${o.target} firmware on ${device} does not answer: ${(err as Error).message}`, { cause: err }));
+        },
+      );
     };
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
   });
+}
+
+/** Open the pty, PING until the firmware answers (or `timeoutMs`), close. */
+async function waitAnswering(path: string, timeoutMs: number): Promise<void> {
+  const link = await serialLink({ path, baudRate: 115200 }).open();
+  const client = new McuClient({ stream: link.stream, clock: systemClock, timeoutMs: 250, retries: Math.max(1, Math.ceil(timeoutMs / 250)) });
+  client.start();
+  try {
+    await client.ping();
+  } finally {
+    client.stop();
+    await link.close();
+  }
 }
