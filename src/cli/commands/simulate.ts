@@ -21,6 +21,7 @@ interface SimulateOpts {
   unitCpuSeconds: number;
   plot: string;
   json?: boolean;
+  mcu: boolean;
 }
 
 function parseCloudy(value: string): string {
@@ -45,6 +46,7 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
     .option('--cloudy-days <list>', 'heavily clouded days, e.g. 3,5 or none (default: seeded, ~2 in 7)', parseCloudy)
     .option('--unit-cpu-seconds <s>', 'CPU seconds (all cores) per learning unit; one unit arrives every 30 min', parsePositiveNumber('--unit-cpu-seconds', 1, 1800), 300)
     .option('--plot <path>', 'write an SVG plot here', './energy-sim.svg')
+    .option('--no-mcu', "no companion MCU: the adaptive run never sleeps (today's behaviour)")
     .option('--json', 'print the result as one JSON object (last stdout line)')
     .action(async (opts: SimulateOpts) => {
       const board = loadBoardProfile(opts.board);
@@ -56,7 +58,7 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
       const started = performance.now();
       const result = await simulateEnergy({
         days: opts.days, board, panelWatts: opts.panelWatts, batteryWh, seed: opts.seed, latitudeDeg: opts.latitude, startMs, cloudyDays, pv,
-        unitCpuSeconds: opts.unitCpuSeconds,
+        unitCpuSeconds: opts.unitCpuSeconds, mcu: opts.mcu,
         onProgress: (s, day) => writeLine(ctx.stderr, `simulate: ${s} day ${day}/${opts.days}`),
       });
       try {
@@ -73,6 +75,12 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
         energyForLearningWh: Number(s.energyForLearningWh.toFixed(2)),
         syncRuns: s.syncRuns,
         downtimeHours: Number(s.downtimeHours.toFixed(2)),
+        plannedDowntimeHours: Number(s.plannedDowntimeHours.toFixed(2)),
+        brownoutDowntimeHours: Number(s.brownoutDowntimeHours.toFixed(2)),
+        sleeps: s.sleeps,
+        mcuShutdowns: s.mcuShutdowns,
+        bootEnergyWh: Number(s.bootEnergyWh.toFixed(2)),
+        uptimePct: Number(s.uptimePct.toFixed(2)),
         modeHours: Object.fromEntries(Object.entries(s.modeHours).map(([k, v]) => [k, Number(v.toFixed(2))])),
       });
       const out = {
@@ -85,12 +93,14 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
         seed: result.seed,
         latitude: result.latitudeDeg,
         cloudyDays: result.cloudyDays,
+        mcu: result.mcu,
+        workVsFixedPct: result.fixed.workDone > 0 ? Number(((100 * result.adaptive.workDone) / result.fixed.workDone).toFixed(1)) : null,
         pvHarvestWh: Number(result.adaptive.pvHarvestWh.toFixed(1)),
         plot: opts.plot,
       };
-      const rows: string[][] = [['strategy', 'brownouts', 'min SOC', 'learning units', 'learning Wh', 'syncs', 'downtime h']];
-      for (const [name, s] of [['adaptive', out.adaptive], ['fixed', out.fixed]] as const) {
-        rows.push([name, String(s.brownouts), `${(s.minSoc * 100).toFixed(1)}%`, `${s.workDone}/${s.workAttempted}`, s.energyForLearningWh.toFixed(1), String(s.syncRuns), s.downtimeHours.toFixed(1)]);
+      const rows: string[][] = [['strategy', 'brownouts', 'min SOC', 'learning units', 'learning Wh', 'syncs', 'sleeps', 'planned off h', 'brownout off h', 'uptime']];
+      for (const [name, s] of [[result.mcu ? 'adaptive+mcu' : 'adaptive', out.adaptive], ['fixed', out.fixed]] as const) {
+        rows.push([name, String(s.brownouts), `${(s.minSoc * 100).toFixed(1)}%`, `${s.workDone}/${s.workAttempted}`, s.energyForLearningWh.toFixed(1), String(s.syncRuns), String(s.sleeps), s.plannedDowntimeHours.toFixed(1), s.brownoutDowntimeHours.toFixed(1), `${s.uptimePct.toFixed(1)}%`]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       writeLine(ctx.stdout, `${result.board}, ${result.panelWatts} W panel, ${result.batteryWh} Wh battery, ${result.days} days, cloudy days: ${result.cloudyDays.join(',') || 'none'}, PV ${out.pvHarvestWh} Wh`);
