@@ -9,7 +9,7 @@ import { ExitCode } from '../exit-codes.js';
 import { UsageError, parsePositiveInt, parsePositiveNumber, writeLine, type CliContext } from '../context.js';
 
 interface SimulateOpts {
-  days: number;
+  days?: number;
   trace?: string;
   board: string;
   panelWatts: number;
@@ -35,8 +35,8 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
   simulate
     .command('energy')
     .description('simulate days of solar/battery operation: energy-adaptive scheduling vs a fixed schedule running the same learning work (real policy and scheduler, accelerated clock)')
-    .option('--days <n>', 'days to simulate', parsePositiveInt('--days', 1, 366), 7)
-    .option('--trace <csv>', 'PV trace CSV (time or hour/minute column, pvPower/pv_watts column), repeated daily; replaces the clear-sky model')
+    .option('--days <n>', 'days to simulate (default 7; with a recorded --trace: the whole trace)', parsePositiveInt('--days', 1, 3660))
+    .option('--trace <csv>', 'PV trace CSV replacing the clear-sky model: time (ISO-8601 or epoch ms: played as recorded, gaps are an error) or hour/minute (a daily profile, repeated), and pvPower/pv_watts')
     .option('--board <name>', 'board profile from devices/profiles', 'rpi-4')
     .option('--panel-watts <w>', 'panel rating, W', parsePositiveNumber('--panel-watts', 0.1, 100_000), 30)
     .option('--battery-wh <wh>', 'battery capacity, Wh (default: the board profile)', parsePositiveNumber('--battery-wh', 1, 1_000_000))
@@ -50,16 +50,26 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'print the result as one JSON object (last stdout line)')
     .action(async (opts: SimulateOpts) => {
       const board = loadBoardProfile(opts.board);
-      const startMs = Date.parse(`${opts.start}T00:00:00Z`);
+      let startMs = Date.parse(`${opts.start}T00:00:00Z`);
       if (!Number.isFinite(startMs)) throw new UsageError(`--start must be a date like 2026-05-01, got "${opts.start}"`);
       const cloudyDays = opts.cloudyDays === undefined ? undefined : opts.cloudyDays === 'none' ? [] : opts.cloudyDays.split(',').map(Number);
-      const pv = opts.trace ? pvFromTraceCsv(opts.trace) : undefined;
+      const trace = opts.trace ? pvFromTraceCsv(opts.trace) : undefined;
+      const pv = trace?.pv;
+      let days = opts.days ?? 7;
+      if (trace?.span) {
+        // a recorded trace is played as recorded: it sets the start, and by default the length
+        startMs = trace.span.startMs;
+        const traceDays = (trace.span.endMs - trace.span.startMs) / 86_400_000;
+        if (opts.days === undefined) days = Math.floor(traceDays);
+        if (days < 1) throw new H3lixError('DATA_INVALID', `${opts.trace}: the trace covers ${traceDays.toFixed(2)} days; a recorded trace needs at least one whole day`);
+        if (days > traceDays + 1e-9) throw new UsageError(`--days ${days} is longer than the trace (${traceDays.toFixed(2)} days from ${new Date(trace.span.startMs).toISOString()})`);
+      }
       const batteryWh = opts.batteryWh ?? board.battery.capacityWh;
       const started = performance.now();
       const result = await simulateEnergy({
-        days: opts.days, board, panelWatts: opts.panelWatts, batteryWh, seed: opts.seed, latitudeDeg: opts.latitude, startMs, cloudyDays, pv,
+        days, board, panelWatts: opts.panelWatts, batteryWh, seed: opts.seed, latitudeDeg: opts.latitude, startMs, cloudyDays, pv,
         unitCpuSeconds: opts.unitCpuSeconds, mcu: opts.mcu,
-        onProgress: (s, day) => writeLine(ctx.stderr, `simulate: ${s} day ${day}/${opts.days}`),
+        onProgress: (s, day) => writeLine(ctx.stderr, `simulate: ${s} day ${day}/${days}`),
       });
       try {
         writeFileSync(opts.plot, simulationSvg(result));
