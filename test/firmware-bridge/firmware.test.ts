@@ -144,8 +144,11 @@ for (const target of ['host', 'qemu'] as FirmwareTarget[]) {
       await power.setWatchdog(600, 60);
       const st0 = await power.status();
       t.equal(st0.watchdogTimeoutSeconds, 600);
-      // stay silent for > 600 simulated s (0.6 s real at 1000x), then poll for the wake
-      await new Promise((r) => setTimeout(r, 1500)); // real time must pass in the firmware: no event to wait for
+      // stay silent for > 600 simulated s (0.6 s real at 1000x): any request would be a heartbeat
+      const offs = () => rig.fw.log.filter((l) => l === 'h3lix-mcu: host power off').length;
+      const before = offs();
+      if (target === 'host') await until(() => offs() > before, 10_000, 'the watchdog cut (load switch GPIO low)');
+      else await new Promise((r) => setTimeout(r, 1500)); // QEMU shows the GPIO nowhere we can watch, and polling would feed the watchdog
       let st = await power.status().catch(() => undefined);
       const end = Date.now() + 15_000;
       while ((!st || st.powerOns <= st0.powerOns) && Date.now() < end) st = await power.status().catch(() => undefined);

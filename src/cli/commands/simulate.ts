@@ -102,7 +102,8 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
         batteryWh: result.batteryWh,
         seed: result.seed,
         latitude: result.latitudeDeg,
-        cloudyDays: result.cloudyDays,
+        cloudyDays: opts.trace ? [] : result.cloudyDays,
+        trace: opts.trace ?? null,
         mcu: result.mcu,
         workVsFixedPct: result.fixed.workDone > 0 ? Number(((100 * result.adaptive.workDone) / result.fixed.workDone).toFixed(1)) : null,
         pvHarvestWh: Number(result.adaptive.pvHarvestWh.toFixed(1)),
@@ -113,7 +114,8 @@ export function registerSimulateCommands(program: Command, ctx: CliContext): voi
         rows.push([name, String(s.brownouts), `${(s.minSoc * 100).toFixed(1)}%`, `${s.workDone}/${s.workAttempted}`, s.energyForLearningWh.toFixed(1), String(s.syncRuns), String(s.sleeps), s.plannedDowntimeHours.toFixed(1), s.brownoutDowntimeHours.toFixed(1), `${s.uptimePct.toFixed(1)}%`]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      writeLine(ctx.stdout, `${result.board}, ${result.panelWatts} W panel, ${result.batteryWh} Wh battery, ${result.days} days, cloudy days: ${result.cloudyDays.join(',') || 'none'}, PV ${out.pvHarvestWh} Wh`);
+      const weather = opts.trace ? `trace ${opts.trace}${trace?.span ? ` from ${new Date(startMs).toISOString().slice(0, 10)}` : ' (daily profile)'}` : `${result.panelWatts} W panel, cloudy days: ${result.cloudyDays.join(',') || 'none'}`;
+      writeLine(ctx.stdout, `${result.board}, ${result.batteryWh} Wh battery, ${result.days} days, ${weather}, PV ${out.pvHarvestWh} Wh`);
       for (const r of rows) writeLine(ctx.stdout, r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
       if (opts.json) writeLine(ctx.stdout, JSON.stringify(out));
       ctx.setExitCode(ExitCode.OK);
