@@ -8,6 +8,9 @@ import type { FeatureHandles } from '../../src/daemon/features.js';
 import { decodePresence, type Presence } from '../../src/sync/presence.js';
 import { startFirmware } from '../../firmware-bridge/src/firmware/run.js';
 import { McuPowerClient } from '../../firmware-bridge/src/mcu/power-client.js';
+import { McuClient } from '../../firmware-bridge/src/mcu/client.js';
+import { serialLink } from '../../firmware-bridge/src/link/link.js';
+import { systemClock } from '../../src/util/clock.js';
 import { firmwareSkipReason } from '../firmware-bridge/firmware-helpers.js';
 import { until } from './helpers.js';
 
@@ -25,7 +28,7 @@ t.test('planned sleep through the companion MCU, and the wake reason in the birt
     node: { dataDir: join(dir, 'data'), fleet: 'sleepy', board: 'rpi-4' },
     broker: { embedded: { enabled: true, host: '127.0.0.1', port: 0 }, reconnectMs: 100 },
     energySource: { uri: `mcu:${pty}` },
-    energy: { publishIntervalSeconds: 1, sleep: { haltSeconds: 1, graceSeconds: 30 } },
+    energy: { publishIntervalSeconds: 1, sleep: { haltSeconds: 10, graceSeconds: 60 } },
     log: { level: 'silent' },
   });
   const boot = async () => {
@@ -68,10 +71,11 @@ t.test('planned sleep through the companion MCU, and the wake reason in the birt
   t.equal(plan?.sleep, true, plan?.reason ?? 'no plan');
   t.match(requested[0] ?? '', /^planned sleep: SOC 1[01]\.\d% would fall below 12\.0%/);
   t.equal((await mcu.status()).powerState, 'shutdown-pending', 'POWER_OFF armed on the MCU');
-  // before the daemon stops: sunshine at 1000x, so the MCU's SOC threshold wakes the host in seconds
   await mcu.setTime(Date.UTC(2026, 5, 1, 11));
-  await mcu.emulation({ speed: 1000, pvScalePerMille: 1000 });
-  await first.daemon.stop('planned sleep');
+  await first.daemon.stop('planned sleep'); // real time: the 60 s grace cannot run out under load
+  t.equal((await withLink(pty, (p) => p.status())).powerState, 'halting', 'SHUTDOWN_ACK sent by the stopping daemon');
+  // during the 10 s halt: sunshine at 1000x, so the MCU's SOC threshold wakes the host in seconds
+  await withLink(pty, (p) => p.emulation({ speed: 1000, pvScalePerMille: 1000 }));
   await until(() => fw.log.includes('h3lix-mcu: host power off'), 5000, 'the MCU cuts the host after SHUTDOWN_ACK');
   await until(() => fw.log.filter((l) => l === 'h3lix-mcu: host power on').length >= 2, 20_000, 'the MCU wakes the host at the SOC threshold');
 
@@ -86,6 +90,19 @@ t.test('planned sleep through the companion MCU, and the wake reason in the birt
   t.equal(st.ackTimeouts, 0, 'the shutdown was acknowledged, not cut at the grace timeout');
   await new McuPowerClient(energySourceClient(second.feature())).emulation({ speed: 1 });
 });
+
+/** A short-lived connection of our own to the MCU (the daemon has closed its port). */
+async function withLink<T>(pty: string, fn: (p: McuPowerClient) => Promise<T>): Promise<T> {
+  const link = await serialLink({ path: pty, baudRate: 115200 }).open();
+  const client = new McuClient({ stream: link.stream, clock: systemClock });
+  client.start();
+  try {
+    return await fn(new McuPowerClient(client));
+  } finally {
+    client.stop();
+    await link.close();
+  }
+}
 
 /** The MCU client of the feature's open `mcu:` source. */
 function energySourceClient(f: DaemonEnergyFeature) {

@@ -79,12 +79,14 @@ for (const target of ['host', 'qemu'] as FirmwareTarget[]) {
     });
 
     t.test('planned power-off for a duration: handshake, host off, wake reason timer', async (t) => {
-      await power.emulation({ speed: 1000 });
+      // the handshake in real time (a loaded machine must not outrun the grace), then 1000x once halting
+      await power.emulation({ speed: 1 });
       await power.requestPowerOff({ until: { kind: 'duration', seconds: 3600 }, graceSeconds: 60, haltSeconds: 5, maxOffSeconds: 0 });
       t.equal((await power.status()).powerState, 'shutdown-pending');
       t.equal(await code(power.requestPowerOff({ until: { kind: 'soc', perMille: 900 }, graceSeconds: 60, haltSeconds: 5, maxOffSeconds: 0 })), 'COMMAND_REFUSED', 'a second, different request while pending is refused (busy)');
       await power.shutdownReady();
       t.equal((await power.status()).powerState, 'halting');
+      await power.emulation({ speed: 1000 });
       // the cut comes 5 simulated s after the ACK; from then on the firmware ignores the (powered-off) host
       let answered = 'resolved';
       for (const end = Date.now() + 3000; answered === 'resolved' && Date.now() < end; ) answered = await code(client.ping());
@@ -111,9 +113,10 @@ for (const target of ['host', 'qemu'] as FirmwareTarget[]) {
 
     t.test('power-off until SOC reaches a threshold: the emulated battery charges while the host is off', async (t) => {
       await power.setTime(NOON);
-      await power.emulation({ speed: 1000, socPerMille: 400, pvScalePerMille: 1000 });
-      await power.requestPowerOff({ until: { kind: 'soc', perMille: 430 }, graceSeconds: 10, haltSeconds: 1, maxOffSeconds: 86_400 });
+      await power.emulation({ speed: 1, socPerMille: 400, pvScalePerMille: 1000 });
+      await power.requestPowerOff({ until: { kind: 'soc', perMille: 430 }, graceSeconds: 60, haltSeconds: 5, maxOffSeconds: 86_400 });
       await power.shutdownReady();
+      await power.emulation({ speed: 1000 });
       let st = await power.status().catch(() => undefined);
       const end = Date.now() + 20_000;
       while ((!st || st.powerOns < 4) && Date.now() < end) st = await power.status().catch(() => undefined);
@@ -127,10 +130,11 @@ for (const target of ['host', 'qemu'] as FirmwareTarget[]) {
       const notices: ShutdownNotice[] = [];
       client.events.on('notice', (n) => notices.push(n));
       await power.setTime(NOON);
-      await power.emulation({ speed: 1000, socPerMille: 40 });
+      await power.emulation({ speed: 1, socPerMille: 40 });
       await until(() => notices.length > 0, 5000, 'SHUTDOWN_NOTICE');
       t.same(notices[0], { reason: 'low-battery', graceSeconds: 30 });
-      await power.shutdownReady();
+      await power.shutdownReady(); // real time: 30 s grace, then a 10 s halt in which we speed up
+      await power.emulation({ speed: 1000 });
       let st = await power.status().catch(() => undefined);
       const end = Date.now() + 30_000;
       while ((!st || st.powerOns < 5) && Date.now() < end) st = await power.status().catch(() => undefined);

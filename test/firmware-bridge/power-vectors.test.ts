@@ -61,10 +61,10 @@ t.test('the host firmware answers the README vectors byte for byte', { skip }, a
     return [...frames[n]!].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   };
   t.equal(await exchange(V.setTime12.wire), V.ack12.wire, 'SET_TIME → ACK');
-  const emu = encodeFrame(MsgType.EMU_SET, 20, encodeEmuSet({ speed: 100 })); // 15 s halt in 150 ms
-  t.equal(await exchange([...emu].map((b) => b.toString(16).padStart(2, '0')).join(' ')), [...encodeFrame(MsgType.ACK, 20, Buffer.from([MsgType.EMU_SET]))].map((b) => b.toString(16).padStart(2, '0')).join(' '));
   t.equal(await exchange(V.powerOff9.wire), V.ack9.wire, 'POWER_OFF → ACK');
   t.equal(await exchange(V.powerOff10.wire), V.nackBusy10.wire, 'a second POWER_OFF while one is armed → NACK busy');
   t.equal(await exchange(V.shutdownAck11.wire), V.ack11.wire, 'SHUTDOWN_ACK → ACK');
+  const emu = encodeFrame(MsgType.EMU_SET, 20, encodeEmuSet({ speed: 100 })); // while halting: the 15 s halt in 150 ms
+  t.equal(await exchange([...emu].map((b) => b.toString(16).padStart(2, '0')).join(' ')), [...encodeFrame(MsgType.ACK, 20, Buffer.from([MsgType.EMU_SET]))].map((b) => b.toString(16).padStart(2, '0')).join(' '));
   await until(() => fw.log.includes('h3lix-mcu: host power off'), 5000, 'the cut 15 (simulated) s after the acknowledgement');
 });
