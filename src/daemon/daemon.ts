@@ -242,6 +242,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       };
       if (presence.energyMode) p.energyMode = presence.energyMode;
       if (presence.certificate) p.certificate = Buffer.from(presence.certificate).toString('base64');
+      if (presence.wake) Object.assign(p, { wake: presence.wake }); // presence schema is loose: older peers ignore it
       return p;
     }
 

@@ -29,6 +29,8 @@ export interface PresenceInfo {
   energyMode?: string;
   /** Fleet certificate bytes (fleet feature), published base64 in the birth. */
   certificate?: Uint8Array;
+  /** Why the host is running, from the companion MCU (energy feature), published in the birth. */
+  wake?: { reason: string; sleptSeconds: number };
 }
 
 /** Daemon-level events features can use to talk to each other. */
@@ -37,6 +39,8 @@ export interface DaemonEvents {
   ready: () => void;
   /** Shutdown began. */
   stopping: (reason: string) => void;
+  /** A feature asks the daemon to stop gracefully (energy: a planned sleep is armed on the companion MCU). */
+  shutdownRequested: (reason: string) => void;
   /** Energy mode changed (energy feature emits; sync/instance may react). */
   energyMode: (mode: string) => void;
   /**

@@ -45,9 +45,21 @@ export const boardProfileSchema = z
       .strict(),
     /** Source drivers the daemon may load on this board, in preference order. */
     sources: z.array(z.enum(['vedirect', 'mcu', 'modbus', 'emulator'])).min(1),
-    /** Power model: whole-board draw at idle and with all cores busy, W. */
+    /**
+     * Power model: whole-board draw at idle and with all cores busy, W; draw while the companion MCU
+     * holds the host off (host leakage + MCU + sensors), W; and a boot (time, mean draw) after a wake.
+     */
     power: z
-      .object({ idleWatts: z.number().positive(), busyWatts: z.number().positive() })
+      .object({
+        idleWatts: z.number().positive(),
+        busyWatts: z.number().positive(),
+        /** Host off, MCU on, W. Default 0.1. */
+        sleepWatts: z.number().min(0).default(0.1),
+        /** Power-on to daemon running, s. Default 40. */
+        bootSeconds: z.number().min(0).max(600).default(40),
+        /** Mean draw while booting, W. Default: (idle + busy) / 2. */
+        bootWatts: z.number().positive().optional(),
+      })
       .strict()
       .refine((p) => p.busyWatts > p.idleWatts, 'busyWatts must exceed idleWatts'),
     /** Battery defaults, used by coulomb counting and the simulator when config does not override. */

@@ -138,6 +138,28 @@ t.test('garbage and a partial block at start-up are discarded with a counted rea
   t.equal(r2.rejects[0]!.reason, 'partial-block');
 });
 
+t.test('port opened inside the Checksum field of a block: the next, whole block is read (issue 13 item 6)', async (t) => {
+  const block = encodeVeDirectBlock(MPPT);
+  // the stray tail ("sum\t" + checksum byte) has no LF, so it used to be summed into the next block
+  for (const tail of [5, 2, 1]) {
+    const r = feed([block.subarray(block.length - tail), block, block]);
+    t.equal(r.frames.length, 2, `tail of ${tail} bytes: both whole blocks committed`);
+    t.same(r.frames[0]?.fields, MPPT);
+    t.same(r.rejects, []);
+  }
+  // the same with a checksum byte that is itself a LF or CR: the block still starts at the next "\r\n"
+  for (const byte of [0x0a, 0x0d]) {
+    const b = blockWithChecksum(byte);
+    const r = feed([b.subarray(b.length - 3), b, b], 7);
+    t.equal(r.frames.length, 2, `checksum byte 0x${byte.toString(16)}: both whole blocks committed`);
+  }
+  // still refused: a tail whose following bytes start mid-block at a field boundary
+  const fieldStart = block.indexOf('\r\nVPV');
+  const r = feed([Buffer.from('sum\tx'), block.subarray(fieldStart), block]);
+  t.equal(r.frames.length, 1);
+  t.equal(r.rejects[0]?.reason, 'partial-block');
+});
+
 t.test('bounded buffers: oversize label, value, block and HEX frame resynchronise', async (t) => {
   const block = encodeVeDirectBlock(MPPT);
   const longValue = encodeVeDirectBlock([['V', '1'.repeat(200)], ['I', '0']]);

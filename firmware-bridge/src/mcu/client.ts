@@ -5,12 +5,15 @@ import { TypedEvents } from '../../../src/util/events.js';
 import { CobsFramer, type CobsReject } from './framing.js';
 import { decodeInfo, decodeReading, encodeU32, expectLength, MAX_INTERVAL_MS, MIN_INTERVAL_MS, type McuInfo, type McuReading } from './messages.js';
 import { decodePacket, encodeFrame, MsgType, msgTypeName, NackReason, type McuPacket } from './protocol.js';
+import { decodeShutdownNotice, type ShutdownNotice } from './power-messages.js';
 import { Queue } from './queue.js';
 import { Waitress } from './waitress.js';
 
 export interface McuClientEvents {
   /** An unsolicited READING (seq 0) or the answer to GET_READING. */
   reading: (reading: McuReading) => void;
+  /** An unsolicited SHUTDOWN_NOTICE (seq 0): the MCU asks the host to shut down (power protocol). */
+  notice: (notice: ShutdownNotice) => void;
   /** A frame that failed a check, or arrived when nobody expected it. */
   reject: (reason: string, detail: string) => void;
 }
@@ -136,6 +139,14 @@ export class McuClient {
         this.events.emit('reading', decodeReading(packet.payload));
       } catch (err) {
         this.reject('bad-reading', describeError(err));
+      }
+      return;
+    }
+    if (packet.type === MsgType.SHUTDOWN_NOTICE && packet.seq === 0) {
+      try {
+        this.events.emit('notice', decodeShutdownNotice(packet.payload));
+      } catch (err) {
+        this.reject('bad-notice', describeError(err));
       }
       return;
     }

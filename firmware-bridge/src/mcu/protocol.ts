@@ -20,6 +20,18 @@ export const MsgType = {
   SET_SAMPLE_INTERVAL: 0x20,
   SET_LOAD: 0x21,
   GET_READING: 0x22,
+  // power protocol (README "Power protocol")
+  SET_TIME: 0x23,
+  GET_STATUS: 0x24,
+  STATUS: 0x25,
+  POWER_OFF: 0x30,
+  SHUTDOWN_ACK: 0x31,
+  POWER_CANCEL: 0x32,
+  HEARTBEAT: 0x33,
+  SET_WATCHDOG: 0x34,
+  SHUTDOWN_NOTICE: 0x35,
+  /** Emulated firmware targets only (host, QEMU): drive the battery/PV model. */
+  EMU_SET: 0x7e,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 

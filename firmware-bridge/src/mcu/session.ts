@@ -37,5 +37,5 @@ export function mcuSession(stream: Duplex, ctx: SessionContext, options: McuSess
     if (options.sampleIntervalMs !== undefined) await client.setSampleInterval(options.sampleIntervalMs);
   };
   setup().catch((err: unknown) => ctx.logger.warn({ source: ctx.source, err: describeError(err) }, 'companion MCU setup failed'));
-  return { stop: () => client.stop() };
+  return { stop: () => client.stop(), mcu: client };
 }

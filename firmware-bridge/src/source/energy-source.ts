@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { McuClient } from '../mcu/client.js';
 import type { EnergyReading } from '../../../src/energy/reading.js';
 import { describeError } from '../../../src/errors.js';
 import type { Clock, TimerHandle } from '../../../src/util/clock.js';
@@ -42,6 +43,8 @@ export interface SessionContext {
 /** One protocol attached to one open stream; `stop` detaches everything it added. */
 export interface ProtocolSession {
   stop(): void;
+  /** The companion-MCU client of an `mcu:` session (power protocol), while connected. */
+  readonly mcu?: McuClient;
 }
 
 export type SessionFactory = (stream: Duplex, ctx: SessionContext) => ProtocolSession;
@@ -53,6 +56,8 @@ export interface EnergySource {
   start(): void;
   stop(): Promise<void>;
   readonly counters: SourceCounters;
+  /** The companion-MCU client while an `mcu:` link is open (undefined otherwise). */
+  mcu?(): McuClient | undefined;
 }
 
 export interface SourceCounters {
@@ -100,6 +105,10 @@ export class ReconnectingSource implements EnergySource {
   constructor(options: ReconnectingSourceOptions) {
     this.opts = options;
     this.uri = options.uri;
+  }
+
+  mcu(): McuClient | undefined {
+    return this.session?.mcu;
   }
 
   start(): void {

@@ -80,6 +80,8 @@ export class VeDirectTextParser extends Transform {
   private sync: 'start' | 'synced' | 'lost' = 'start';
   /** Non-CR/LF bytes seen before the first field of the current block. */
   private leadingGarbage = 0;
+  /** The previous byte outside HEX frames (a block begins at "\r\n"). */
+  private prev = -1;
 
   constructor(options: VeDirectTextParserOptions = {}) {
     super({ readableObjectMode: true });
@@ -111,6 +113,8 @@ export class VeDirectTextParser extends Transform {
       }
       return;
     }
+    const prev = this.prev;
+    this.prev = b;
     this.sum = (this.sum + b) & 0xff;
     if (++this.blockBytes > this.maxBlockBytes) {
       this.resync('oversize', `block longer than ${this.maxBlockBytes} bytes`);
@@ -118,10 +122,14 @@ export class VeDirectTextParser extends Transform {
     }
     switch (this.state) {
       case 'idle':
-        if (b === LF) this.state = 'begin';
+        if (b === LF) this.beginAt(prev);
         else if (b !== CR) this.leadingGarbage++;
         return;
       case 'begin':
+        // Before the first field a block may still start over: the bytes before this "\r\n" were the
+        // tail of a block cut at port open (e.g. "sum\t<byte>"), not part of the block that follows.
+        if (this.fields.length === 0 && b === LF) return this.beginAt(prev);
+        if (this.fields.length === 0 && b === CR) return;
         this.label = String.fromCharCode(b);
         this.state = 'name';
         return;
@@ -152,13 +160,23 @@ export class VeDirectTextParser extends Transform {
     }
   }
 
+  /**
+   * A block begins at this LF (and the CR before it): its byte sum starts here. Stray bytes before it
+   * stay counted in `leadingGarbage` (they decide the reject reason) but not in the sum, so a whole
+   * block after a partial one at port open passes its own checksum (issue 13 item 6).
+   */
+  private beginAt(prev: number): void {
+    this.sum = (LF + (prev === CR ? CR : 0)) & 0xff;
+    this.blockBytes = prev === CR ? 2 : 1;
+    this.state = 'begin';
+  }
+
   private endBlock(): void {
     const ok = this.sum === 0;
-    const clean = this.sync !== 'lost' && this.leadingGarbage === 0;
-    if (ok && clean) {
+    if (ok && this.sync !== 'lost') {
       this.framesOut++;
       this.push({ fields: this.fields, bytes: this.blockBytes } satisfies VeDirectFrame);
-    } else if (!clean || this.sync === 'start') {
+    } else if (this.sync !== 'synced' || this.leadingGarbage > 0) {
       this.reject('partial-block', `block began before synchronisation (${this.leadingGarbage} stray bytes, ${this.fields.length} fields discarded)`);
     } else {
       this.reject('checksum', `byte sum ${this.sum} != 0 mod 256 over ${this.blockBytes} bytes; ${this.fields.length} fields discarded`);
@@ -175,6 +193,7 @@ export class VeDirectTextParser extends Transform {
 
   private reset(): void {
     this.state = 'idle';
+    this.prev = -1;
     this.sum = 0;
     this.blockBytes = 0;
     this.leadingGarbage = 0;

@@ -4,6 +4,7 @@ import { createLogger } from '../../util/logger.js';
 import { Emulator, EMULATED_PROTOCOLS, type EmulatedProtocol } from '../../../firmware-bridge/src/emulator/emulator.js';
 import { loadTraceCsv } from '../../../firmware-bridge/src/emulator/trace.js';
 import { ExitCode } from '../exit-codes.js';
+import { emulateFirmware, FIRMWARE_PROTOCOLS } from './emulate-firmware.js';
 import { parsePositiveInt, parsePositiveNumber, UsageError, writeLine, type CliContext } from '../context.js';
 
 interface EmulateOptions {
@@ -24,7 +25,7 @@ export function registerEmulateCommands(program: Command, ctx: CliContext): void
   program
     .command('emulate')
     .description('play a solar day as a VE.Direct charger, companion MCU or Modbus charge controller on a socat pseudo-terminal (or a serial device)')
-    .requiredOption('-p, --protocol <name>', `one of ${EMULATED_PROTOCOLS.join(', ')}`)
+    .requiredOption('-p, --protocol <name>', `one of ${[...EMULATED_PROTOCOLS, ...FIRMWARE_PROTOCOLS].join(', ')} (mcu-qemu: the reference firmware under QEMU; mcu-host: its host build)`)
     .option('--pty <path>', 'create a pty pair with socat; consumers open this path (e.g. /tmp/ttyVE0)')
     .option('--device <path>', 'write to this existing serial device instead of a pty')
     .option('--trace <csv>', 'play PV power from a CSV (header: time,pv_w[,load_w]; time in seconds or HH:MM[:SS])')
@@ -35,7 +36,14 @@ export function registerEmulateCommands(program: Command, ctx: CliContext): void
     .option('--duration <seconds>', 'stop after this many real seconds (default: until SIGINT/SIGTERM)', parsePositiveNumber('--duration', 0.1))
     .option('--json', 'print the final summary as one JSON line')
     .action(async (opts: EmulateOptions) => {
-      if (!(EMULATED_PROTOCOLS as readonly string[]).includes(opts.protocol)) throw new UsageError(`--protocol must be one of ${EMULATED_PROTOCOLS.join(', ')}, got "${opts.protocol}"`);
+      if ((FIRMWARE_PROTOCOLS as readonly string[]).includes(opts.protocol)) {
+        if (!opts.pty || opts.device) throw new UsageError(`--protocol ${opts.protocol} needs --pty PATH (the firmware makes its own pty)`);
+        if (opts.trace) throw new UsageError(`--trace is not supported with --protocol ${opts.protocol}: the firmware plays its own battery/PV model`);
+        await emulateFirmware({ protocol: opts.protocol, pty: opts.pty, speed: opts.speed, duration: opts.duration, json: opts.json, stdout: ctx.stdout, stderr: ctx.stderr });
+        ctx.setExitCode(ExitCode.OK);
+        return;
+      }
+      if (!(EMULATED_PROTOCOLS as readonly string[]).includes(opts.protocol)) throw new UsageError(`--protocol must be one of ${[...EMULATED_PROTOCOLS, ...FIRMWARE_PROTOCOLS].join(', ')}, got "${opts.protocol}"`);
       if (!opts.pty === !opts.device) throw new UsageError('give exactly one of --pty PATH or --device PATH');
       const trace = opts.trace ? loadTraceCsv(opts.trace) : undefined;
       const emulator = new Emulator({

@@ -109,6 +109,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       try {
         await daemon.start();
         const c = daemon.context;
+        c.events.on('shutdownRequested', (reason) => signalled(`requested: ${reason}`));
         logger.info({ node: c.nodeId, fleet: c.fleet, broker: c.broker ? c.broker.url : (fleetNode?.brokerUrl ?? config.broker.url), board: config.node.board, fleetMode: fleetNode !== undefined }, 'ready');
         const sig = await stopSignal;
         const { outboxLeft } = await daemon.stop(sig);

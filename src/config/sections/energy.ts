@@ -17,7 +17,31 @@ export const DEFAULT_CADENCE = {
   presence: { surplus: 1, normal: 1, conserve: 2, survival: 5 },
 };
 
+/** `energy.sleep`: planned host sleep through the companion MCU (docs/energy.md "Planned sleep"). */
+export const sleepSection = z
+  .object({
+    /** Plan sleeps when the energy source is a companion MCU. Default true. */
+    enabled: z.boolean().default(true),
+    /** The host sleeps rather than let the forecast SOC fall below this. Default 0.12. */
+    floorSoc: z.number().min(0).max(0.9).default(0.12),
+    /** Wake early once SOC is this far above the floor (the MCU's SOC threshold). Default 0.15. */
+    wakeMarginSoc: z.number().min(0.01).max(0.9).default(0.15),
+    /** How far ahead the plan looks, hours. Default 36. */
+    horizonHours: z.number().min(1).max(96).default(36),
+    /** Least time awake after a wake before another planned sleep, minutes. Default 20. */
+    minAwakeMinutes: z.number().min(0).max(1440).default(20),
+    /** Grace the MCU gives the shutdown handshake, s. Default 60. */
+    graceSeconds: z.number().int().min(1).max(600).default(60),
+    /** OS halt time between acknowledgement and cut, s. Default 15. */
+    haltSeconds: z.number().int().min(0).max(600).default(15),
+  })
+  .strict();
+
+export type SleepConfig = z.output<typeof sleepSection>;
+const sleepDefaults: SleepConfig = { enabled: true, floorSoc: 0.12, wakeMarginSoc: 0.15, horizonHours: 36, minAwakeMinutes: 20, graceSeconds: 60, haltSeconds: 15 };
+
 const defaults = {
+  sleep: sleepDefaults,
   ewmaHalfLifeSeconds: 120,
   restCurrentA: 0.15,
   restMinutes: 30,
@@ -62,6 +86,8 @@ export const energySection = z
     publishIntervalSeconds: z.number().min(1).default(defaults.publishIntervalSeconds),
     /** Interval multipliers per task class and mode. Default: sync 0.5/1/6/30, learning 0.2/1/4/30, presence 1/1/2/5 (surplus/normal/conserve/survival). */
     cadence: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), perMode).default(DEFAULT_CADENCE),
+    /** Planned host sleep through the companion MCU. */
+    sleep: sleepSection.default(sleepDefaults),
   })
   .strict()
   .default(defaults);

@@ -12,6 +12,8 @@ import { describeError } from '../../errors.js';
 import { SqliteEnergyHistoryStore } from '../../store/energy-history.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import { openEnergySource, parseSourceUri, sourceUriFromProfile, type EnergySource } from '../../../firmware-bridge/src/index.js';
+import { McuPowerClient } from '../../../firmware-bridge/src/mcu/power-client.js';
+import { SleepControl } from '../../energy/sleep-control.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
 
@@ -42,6 +44,8 @@ export class DaemonEnergyFeature implements Feature {
   readonly name = 'energy';
   private energy: EnergyFeature | undefined;
   private source: EnergySource | undefined;
+  /** Planned sleep through the companion MCU (`mcu:` sources only). */
+  sleep: SleepControl | undefined;
   private offs: Array<() => void> = [];
   private readonly log: Logger;
 
@@ -76,6 +80,7 @@ export class DaemonEnergyFeature implements Feature {
     this.handles.energy = { feature: energy, scheduler: energy.scheduler, profile, sourceUri: uri };
     energy.start();
     await energy.historyRestored();
+    if (source && uri?.startsWith('mcu:')) this.startSleepControl(source, energy, profile);
     if (source) {
       this.offs.push(source.events.on('status', (s) => this.log.debug({ source: uri, state: s.state, reason: s.reason }, 'energy source status')));
       source.start();
@@ -86,11 +91,46 @@ export class DaemonEnergyFeature implements Feature {
   async stop(): Promise<void> {
     for (const off of this.offs) off();
     this.offs = [];
+    await this.sleep?.stop(); // SHUTDOWN_ACK, if a sleep is armed
+    this.sleep = undefined;
     await this.source?.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'energy source stop failed'));
     await this.energy?.stop();
     this.source = undefined;
     this.energy = undefined;
     this.handles.energy = undefined;
+  }
+
+  /** Companion MCU: wake reason into the birth at every link open, planned sleeps, heartbeats. */
+  private startSleepControl(source: EnergySource, energy: EnergyFeature, profile: BoardProfile): void {
+    const { ctx } = this;
+    const port = () => {
+      const client = source.mcu?.();
+      return client ? new McuPowerClient(client) : undefined;
+    };
+    const sleep = new SleepControl({
+      clock: ctx.clock, config: ctx.config.energy.sleep, energy, profile, capacityWh: ctx.config.energy.capacityWh ?? profile.battery.capacityWh, port, logger: this.log,
+      onSleep: (reason) => ctx.events.emit('shutdownRequested', `planned sleep: ${reason}`),
+      onWake: (wake) => {
+        ctx.presence.wake = wake;
+        ctx.refreshBirth();
+        this.log.info(wake, 'woken by the companion MCU');
+      },
+    });
+    this.sleep = sleep;
+    let noticeOff: (() => void) | undefined;
+    this.offs.push(
+      source.events.on('status', (s) => {
+        if (s.state !== 'open') return;
+        // 'open' is emitted just before the session (and its MCU client) is attached
+        queueMicrotask(() => {
+          noticeOff?.();
+          noticeOff = source.mcu?.()?.events.on('notice', (n) => sleep.notice(n.reason));
+          void sleep.connected();
+        });
+      }),
+      () => noticeOff?.(),
+    );
+    sleep.start();
   }
 
   /** Retained, QoS 0, coalesced (only the newest snapshot waits in the outbox); body is CBOR. */

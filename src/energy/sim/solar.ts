@@ -64,52 +64,90 @@ export function pvModel(o: PvModelOptions): (wallMs: number) => number {
   };
 }
 
+/** A PV trace: watts at a wall time, and, for a recorded trace, the span it covers. */
+export interface PvTrace {
+  pv: (wallMs: number) => number;
+  /** Recorded (ISO-8601 / epoch-ms) traces: first and last sample, ms. Time-of-day traces: undefined (they repeat daily). */
+  span?: { startMs: number; endMs: number };
+}
+
 /**
  * A PV trace from CSV: a header row with a time column (`time`, `timestamp`, `hour` or `minute`) and a
- * power column (`pvPower`, `pv_watts`, `pv` or `watts`). Time is ISO-8601 / epoch ms (`time`,
- * `timestamp`) or hours / minutes since midnight (`hour`, `minute`). The trace is read as a daily profile
- * (time of day → W, linear interpolation) and repeats every day.
+ * power column (`pvPower`, `pv_watts`, `pv` or `watts`).
+ * - `time`/`timestamp` in ISO-8601 or epoch ms: a recorded trace, played as recorded (linear between
+ *   samples). Times must increase, and a step longer than 3× the median step (and than 15 min) is a gap:
+ *   an error naming the line, never silently bridged.
+ * - `hour`/`minute` since midnight: a daily profile that repeats every day.
  */
-export function pvFromTraceCsv(path: string): (wallMs: number) => number {
+export function pvFromTraceCsv(path: string): PvTrace {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new H3lixError('DATA_INVALID', `cannot read trace ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const rows = text.split(/\r?\n/).map((l, i) => ({ line: l.trim(), no: i + 1 })).filter((r) => r.line && !r.line.startsWith('#'));
+  const headerRow = rows.shift();
+  const header = (headerRow?.line ?? '').split(',').map((h) => h.trim().toLowerCase());
   const ti = header.findIndex((h) => ['time', 'timestamp', 'hour', 'minute'].includes(h));
   const pi = header.findIndex((h) => ['pvpower', 'pv_watts', 'pv', 'watts'].includes(h));
   if (ti < 0 || pi < 0) throw new H3lixError('DATA_INVALID', `${path}: header needs a time column (time|timestamp|hour|minute) and a power column (pvPower|pv_watts|pv|watts), got "${header.join(',')}"`);
   const kind = header[ti]!;
+  const recorded = kind === 'time' || kind === 'timestamp';
   const points: Array<[number, number]> = [];
-  lines.forEach((line, i) => {
+  const lineNo: number[] = [];
+  for (const { line, no } of rows) {
     const cells = line.split(',');
     const rawT = (cells[ti] ?? '').trim();
     const w = Number(cells[pi]);
-    let minuteOfDay: number;
-    if (kind === 'hour') minuteOfDay = Number(rawT) * 60;
-    else if (kind === 'minute') minuteOfDay = Number(rawT);
-    else {
-      const ms = /^\d+$/.test(rawT) ? Number(rawT) : Date.parse(rawT);
-      minuteOfDay = Number.isFinite(ms) ? ((ms % 86_400_000) + 86_400_000) % 86_400_000 / 60_000 : NaN;
+    let t: number;
+    if (kind === 'hour') t = Number(rawT) * 60;
+    else if (kind === 'minute') t = Number(rawT);
+    else t = /^\d+$/.test(rawT) ? Number(rawT) : /^\d{4}-\d{2}-\d{2}/.test(rawT) ? Date.parse(rawT) : NaN;
+    if (!Number.isFinite(t) || !Number.isFinite(w) || w < 0 || (cells[pi] ?? '').trim() === '') {
+      throw new H3lixError('DATA_INVALID', `${path}: line ${no}: bad row "${line}" (need a time${recorded ? ' (ISO-8601 or epoch ms)' : ''} and a non-negative power)`);
     }
-    if (!Number.isFinite(minuteOfDay) || !Number.isFinite(w) || w < 0) {
-      throw new H3lixError('DATA_INVALID', `${path}: line ${i + 2}: bad row "${line}" (need a time and a non-negative power)`);
-    }
-    points.push([((minuteOfDay % 1440) + 1440) % 1440, w]);
-  });
+    points.push([recorded ? t : ((t % 1440) + 1440) % 1440, w]);
+    lineNo.push(no);
+  }
   if (points.length < 2) throw new H3lixError('DATA_INVALID', `${path}: need at least 2 rows`);
-  points.sort((a, b) => a[0] - b[0]);
-  return (wallMs: number) => {
-    const m = (((wallMs % 86_400_000) + 86_400_000) % 86_400_000) / 60_000;
-    if (m <= points[0]![0]) return points[0]![1];
-    for (let i = 1; i < points.length; i++) {
-      const [m1, w1] = points[i]!;
-      const [m0, w0] = points[i - 1]!;
-      if (m <= m1) return w0 + ((m - m0) / (m1 - m0)) * (w1 - w0);
-    }
-    return points[points.length - 1]![1];
+  if (!recorded) {
+    points.sort((a, b) => a[0] - b[0]);
+    return { pv: (wallMs: number) => interpolate(points, (((wallMs % 86_400_000) + 86_400_000) % 86_400_000) / 60_000) };
+  }
+  const steps: number[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const d = points[i]![0] - points[i - 1]![0];
+    if (d <= 0) throw new H3lixError('DATA_INVALID', `${path}: line ${lineNo[i]}: time ${new Date(points[i]![0]).toISOString()} does not increase (previous ${new Date(points[i - 1]![0]).toISOString()})`);
+    steps.push(d);
+  }
+  const median = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+  const maxStep = Math.max(3 * median, 15 * 60_000);
+  steps.forEach((d, i) => {
+    if (d > maxStep) throw new H3lixError('DATA_INVALID', `${path}: line ${lineNo[i + 1]}: gap of ${(d / 3_600_000).toFixed(2)} h after ${new Date(points[i]![0]).toISOString()} (median step ${(median / 60_000).toFixed(1)} min); fill or cut the trace`);
+  });
+  const startMs = points[0]![0];
+  const endMs = points[points.length - 1]![0];
+  let cursor = 1;
+  return {
+    span: { startMs, endMs },
+    pv: (wallMs: number) => {
+      // simulation time moves forward: keep a cursor (O(1) per step), rewind when asked earlier
+      if (cursor > 1 && wallMs < points[cursor - 1]![0]) cursor = 1;
+      while (cursor < points.length - 1 && points[cursor]![0] < wallMs) cursor++;
+      return interpolatePair(points[cursor - 1]!, points[cursor]!, wallMs);
+    },
   };
+}
+
+function interpolatePair([t0, w0]: [number, number], [t1, w1]: [number, number], t: number): number {
+  if (t <= t0) return w0;
+  if (t >= t1) return w1;
+  return w0 + ((t - t0) / (t1 - t0)) * (w1 - w0);
+}
+
+function interpolate(points: ReadonlyArray<[number, number]>, x: number): number {
+  if (x <= points[0]![0]) return points[0]![1];
+  for (let i = 1; i < points.length; i++) if (x <= points[i]![0]) return interpolatePair(points[i - 1]!, points[i]!, x);
+  return points[points.length - 1]![1];
 }

@@ -1,6 +1,6 @@
 import type { SimulationResult, StrategyResult } from './simulate.js';
 
-const MODE_COLORS: Record<string, string> = { surplus: '#4caf50', normal: '#90caf9', conserve: '#ffb74d', survival: '#e57373', off: '#212121' };
+const MODE_COLORS: Record<string, string> = { surplus: '#4caf50', normal: '#90caf9', conserve: '#ffb74d', survival: '#e57373', sleep: '#7e57c2', boot: '#bdbdbd', off: '#212121' };
 
 function esc(s: string): string {
   return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);

@@ -1,0 +1,25 @@
+/* Companion-MCU protocol v1 constants (firmware-bridge/README.md "Companion-MCU protocol"). */
+#ifndef H3LIX_PROTO_H
+#define H3LIX_PROTO_H
+
+#define PROTO_VERSION 1
+#define PROTO_HEADER 4
+#define PROTO_CRC 2
+#define PROTO_MAX_PAYLOAD 64
+#define PROTO_MAX_ENCODED 256
+
+enum msg_type {
+  MSG_READING = 0x01, MSG_ACK = 0x02, MSG_NACK = 0x03,
+  MSG_PING = 0x10, MSG_PONG = 0x11, MSG_GET_INFO = 0x12, MSG_INFO = 0x13,
+  MSG_SET_SAMPLE_INTERVAL = 0x20, MSG_SET_LOAD = 0x21, MSG_GET_READING = 0x22,
+  /* power protocol (README "Power protocol") */
+  MSG_SET_TIME = 0x23, MSG_GET_STATUS = 0x24, MSG_STATUS = 0x25,
+  MSG_POWER_OFF = 0x30, MSG_SHUTDOWN_ACK = 0x31, MSG_POWER_CANCEL = 0x32,
+  MSG_HEARTBEAT = 0x33, MSG_SET_WATCHDOG = 0x34, MSG_SHUTDOWN_NOTICE = 0x35,
+  /* emulated targets only: drive the battery/PV model */
+  MSG_EMU_SET = 0x7E,
+};
+
+enum nack_reason { NACK_UNKNOWN_TYPE = 1, NACK_BAD_LENGTH = 2, NACK_OUT_OF_RANGE = 3, NACK_BUSY = 4, NACK_BAD_VERSION = 5 };
+
+#endif

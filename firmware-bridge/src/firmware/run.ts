@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { H3lixError } from '../../../src/errors.js';
+import { systemClock } from '../../../src/util/clock.js';
+import { serialLink } from '../link/link.js';
+import { McuClient } from '../mcu/client.js';
+
+/** Where the reference firmware runs: a POSIX process, or the Cortex-M3 image under QEMU mps2-an385. */
+export type FirmwareTarget = 'host' | 'qemu';
+
+/** Options of {@link startFirmware}. */
+export interface StartFirmwareOptions {
+  target: FirmwareTarget;
+  /** Consumers open this path (a symlink to the firmware's pty). */
+  pty: string;
+  /** Firmware folder (with build/). Default: found from this module (firmware-bridge/firmware). */
+  dir?: string;
+  /** Settings flash file (host target). Default: none (defaults at every start). */
+  flashFile?: string;
+  /** QEMU binary. Default `qemu-system-arm` on PATH. */
+  qemu?: string;
+  /** Give up waiting for the pty after this long. Default 10000 ms. */
+  timeoutMs?: number;
+}
+
+/** A running firmware instance. */
+export interface RunningFirmware {
+  target: FirmwareTarget;
+  path: string;
+  /** The pty the firmware's UART is on. */
+  device: string;
+  pid: number;
+  /** Lines the firmware printed on stderr (host target: "host power on/off"). */
+  readonly log: string[];
+  stop(): Promise<void>;
+}
+
+/** The firmware folder: `firmware-bridge/firmware` next to this source tree (or `H3LIX_FIRMWARE_DIR`). */
+export function firmwareDir(): string {
+  if (process.env['H3LIX_FIRMWARE_DIR']) return process.env['H3LIX_FIRMWARE_DIR'];
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'firmware-bridge', 'firmware');
+    if (existsSync(join(candidate, 'Makefile'))) return candidate;
+    if (existsSync(join(dir, 'firmware', 'Makefile'))) return join(dir, 'firmware');
+    dir = dirname(dir);
+  }
+  return join(process.cwd(), 'firmware-bridge', 'firmware');
+}
+
+/** Built image paths of each target. */
+export function firmwareImage(target: FirmwareTarget, dir = firmwareDir()): string {
+  return join(dir, 'build', target === 'host' ? 'h3lix-mcu-host' : 'h3lix-mcu-mps2.elf');
+}
+
+/**
+ * Start the reference firmware and wait until its UART is on a pty linked at `pty`. Host: the process
+ * makes the pty and prints `pty /dev/pts/N`. QEMU: `qemu-system-arm -M mps2-an385 -serial pty` prints
+ * `char device redirected to /dev/pts/N`, and the link is made here. Fails with SERIAL_UNAVAILABLE naming
+ * the reason (image not built: run `npm run firmware`; qemu missing; no pty in time).
+ */
+export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware> {
+  const image = firmwareImage(o.target, o.dir);
+  if (!existsSync(image)) return Promise.reject(new H3lixError('SERIAL_UNAVAILABLE', `firmware image ${image} is not built: run \`npm run firmware\``));
+  const child: ChildProcess =
+    o.target === 'host'
+      ? spawn(image, ['--pty', o.pty, ...(o.flashFile ? ['--flash', o.flashFile] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(o.qemu ?? 'qemu-system-arm', ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', 'pty', '-kernel', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let settled = false;
+    const fail = (msg: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new H3lixError('SERIAL_UNAVAILABLE', `${o.target} firmware: ${msg}`, { detail: { output: out.slice(-500) } }));
+    };
+    const timer = setTimeout(() => fail(`no pty within ${o.timeoutMs ?? 10_000} ms`), o.timeoutMs ?? 10_000);
+    child.once('error', (err) => fail(`cannot start: ${err.message}`));
+    const onEarlyExit = (code: number | null, signal: string | null) => fail(`exited (${code ?? signal}) before its pty was ready: ${out.trim().split('\n').pop() ?? ''}`);
+    child.once('exit', onEarlyExit);
+    const onOutput = (d: Buffer) => {
+      out = (out + d.toString()).slice(-4096);
+      for (const line of d.toString().split('\n')) if (line.startsWith('h3lix-mcu:')) log.push(line.trim());
+      const m = /(?:^pty |char device redirected to )(\/dev\/pts\/\d+)/m.exec(out);
+      if (!m || settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.removeListener('exit', onEarlyExit);
+      const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+      const device = m[1]!;
+      // QEMU's pty backend drops traffic while no slave is open and polls for one once a second: hold the
+      // slave open for the firmware's lifetime and wait until the image answers before handing it out.
+      const hold = o.target === 'qemu' ? openSync(device, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK) : undefined;
+      const running: RunningFirmware = {
+        target: o.target,
+        path: o.pty,
+        device,
+        pid: child.pid!,
+        log,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+          if (hold !== undefined) closeSync(hold);
+          try {
+            unlinkSync(o.pty);
+          } catch {
+            // already gone (the host firmware removes its own link)
+          }
+        },
+      };
+      const ready = o.target === 'qemu' ? waitAnswering(device, o.timeoutMs ?? 10_000) : Promise.resolve();
+      ready.then(
+        () => {
+          // link only once the image answers, so a consumer never opens a silent pty
+          if (o.target === 'qemu') {
+            try {
+              if (existsSync(o.pty)) unlinkSync(o.pty);
+              symlinkSync(device, o.pty);
+            } catch (err) {
+              child.kill('SIGKILL');
+              reject(new H3lixError('SERIAL_UNAVAILABLE', `cannot link ${o.pty} → ${device}: ${(err as Error).message}`));
+              return;
+            }
+          }
+          resolve(running);
+        },
+        (err: unknown) => {
+          void running.stop();
+          reject(new H3lixError('SERIAL_UNAVAILABLE', `${o.target} firmware on ${device} does not answer: ${(err as Error).message}`, { cause: err }));
+        },
+      );
+    };
+    child.stdout!.on('data', onOutput);
+    child.stderr!.on('data', onOutput);
+  });
+}
+
+/** Open the pty, PING until the firmware answers (or `timeoutMs`), close. */
+async function waitAnswering(path: string, timeoutMs: number): Promise<void> {
+  const link = await serialLink({ path, baudRate: 115200 }).open();
+  const client = new McuClient({ stream: link.stream, clock: systemClock, timeoutMs: 250, retries: Math.max(1, Math.ceil(timeoutMs / 250)) });
+  client.start();
+  try {
+    await client.ping();
+  } finally {
+    client.stop();
+    await link.close();
+  }
+}

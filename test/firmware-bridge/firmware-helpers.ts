@@ -1,0 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { systemClock } from '../../src/util/clock.js';
+import { serialLink, type OpenLink } from '../../firmware-bridge/src/link/link.js';
+import { McuClient } from '../../firmware-bridge/src/mcu/client.js';
+import { McuPowerClient } from '../../firmware-bridge/src/mcu/power-client.js';
+import { firmwareDir, startFirmware, type FirmwareTarget, type RunningFirmware } from '../../firmware-bridge/src/firmware/run.js';
+
+const onPath = (bin: string): boolean => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Why a firmware target cannot run here (a skip reason), or undefined when it can. Builds it with make. */
+export function firmwareSkipReason(target: FirmwareTarget): string | undefined {
+  if (!onPath('make') || !onPath('cc')) return 'make/cc not installed';
+  if (target === 'qemu' && !onPath('arm-none-eabi-gcc')) return 'gcc-arm-none-eabi not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)';
+  if (target === 'qemu' && !onPath('qemu-system-arm')) return 'qemu-system-arm not installed (apt-get install qemu-system-arm)';
+  const goal = target === 'host' ? 'build/h3lix-mcu-host' : 'build/h3lix-mcu-mps2.elf';
+  execFileSync('make', ['-s', '-C', firmwareDir(), goal], { stdio: 'ignore' });
+  return existsSync(`${firmwareDir()}/${goal}`) ? undefined : `make did not produce ${goal}`;
+}
+
+/** A running firmware with a connected client. */
+export interface FirmwareRig {
+  fw: RunningFirmware;
+  link: OpenLink;
+  client: McuClient;
+  power: McuPowerClient;
+  close(): Promise<void>;
+}
+
+export async function firmwareRig(target: FirmwareTarget, pty: string): Promise<FirmwareRig> {
+  const fw = await startFirmware({ target, pty });
+  const link = await serialLink({ path: pty, baudRate: 115200 }).open();
+  const client = new McuClient({ stream: link.stream, clock: systemClock, timeoutMs: 300, retries: 2 });
+  client.start();
+  return {
+    fw, link, client, power: new McuPowerClient(client),
+    close: async () => {
+      client.stop();
+      await link.close();
+      await fw.stop();
+    },
+  };
+}
