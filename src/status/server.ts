@@ -72,6 +72,11 @@ export class StatusServer {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** Open TCP connections. */
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
   get streamCount(): number {
     return this.streams.size;
   }
