@@ -22,6 +22,8 @@ export interface DaemonStatusSourceOptions {
 
 export class DaemonStatusSource implements StatusProvider {
   private readonly sqlite: SqliteEnergyHistoryStore;
+  /** The last chart, reused while the history has not changed (page loads do not recompute it). */
+  private cached: { key: string; chart: ChartHistory } | undefined;
 
   constructor(private readonly o: DaemonStatusSourceOptions) {
     this.sqlite = new SqliteEnergyHistoryStore({ store: o.ctx.store, maxPoints: o.ctx.config.energy.historyMaxPoints });
@@ -70,7 +72,14 @@ export class DaemonStatusSource implements StatusProvider {
    */
   history(): ChartHistory {
     const mem = this.o.handles.energy?.feature.history;
-    const points = mem && mem.size() > 0 ? mem.since(Number.NEGATIVE_INFINITY) : this.sqlite.load(Number.NEGATIVE_INFINITY);
-    return chartHistory(points, this.o.historyDays, this.o.chartPoints);
+    if (mem && mem.size() > 0) {
+      // the history changes only on an ingested reading, which also moves the snapshot's time
+      const key = `${mem.size()}:${this.o.handles.energy?.feature.snapshot()?.state.time ?? ''}`;
+      if (this.cached?.key === key) return this.cached.chart;
+      const chart = chartHistory(mem.since(Number.NEGATIVE_INFINITY), this.o.historyDays, this.o.chartPoints);
+      this.cached = { key, chart };
+      return chart;
+    }
+    return chartHistory(this.sqlite.load(Number.NEGATIVE_INFINITY), this.o.historyDays, this.o.chartPoints);
   }
 }
