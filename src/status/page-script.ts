@@ -9,7 +9,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
 'use strict';
 var SVGNS = 'http://www.w3.org/2000/svg';
 var MODE_COLORS = { surplus: '#2e9d4f', normal: '#3b7dd8', conserve: '#d99a00', survival: '#d9453a' };
-var st = { summary: null, history: null, lastEvent: 0, heartbeatMs: 15000, lost: false, lostSince: 0, es: null };
+var st = { summary: null, history: null, lastEvent: 0, heartbeatMs: 15000, lost: false, lostSince: 0, es: null, livePoint: false, livePointStart: 0 };
 function $(id) { return document.getElementById(id); }
 function num(x, d) { return x === null || x === undefined || !isFinite(x) ? '–' : Number(x).toFixed(d); }
 function clock(t) { var d = new Date(t); return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }); }
@@ -90,7 +90,19 @@ function addLivePoint(e) {
   var h = st.history;
   var last = h.points.length ? h.points[h.points.length - 1][0] : -Infinity;
   var changed = false;
-  if (e.time > last) { h.points.push([e.time, e.soc, e.pvPower, e.batteryVoltage, e.batteryCurrent]); h.to = e.time; changed = true; }
+  if (e.time > last) {
+    // one live point per chart bucket (a source may report every second; the page may stay open for days)
+    var span = h.to > h.from ? h.to - h.from : 7 * 86400000;
+    var bucket = Math.max(60000, span / 700);
+    var p = [e.time, e.soc, e.pvPower, e.batteryVoltage, e.batteryCurrent];
+    if (st.livePoint && e.time - st.livePointStart < bucket) h.points[h.points.length - 1] = p;
+    else { h.points.push(p); st.livePoint = true; st.livePointStart = e.time; }
+    var shift = e.time - h.to;
+    h.to = e.time;
+    if (h.from) h.from += Math.max(0, shift);
+    while (h.points.length > 1 && h.points[0][0] < h.from) h.points.shift();
+    changed = true;
+  }
   var lm = h.modes.length ? h.modes[h.modes.length - 1][1] : null;
   if (lm !== e.mode) { h.modes.push([Math.max(e.time, last), e.mode]); changed = true; }
   if (!h.from) h.from = e.time;
@@ -158,7 +170,7 @@ function loadHistory() {
   return fetch('api/history', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
     if (!r.ok) throw new Error('HTTP ' + r.status);
     return r.json();
-  }).then(function (h) { st.history = h; renderChart(); if (st.summary && st.summary.energy) addLivePoint(st.summary.energy); });
+  }).then(function (h) { st.history = h; st.livePoint = false; renderChart(); if (st.summary && st.summary.energy) addLivePoint(st.summary.energy); });
 }
 
 function connect() {

@@ -69,7 +69,8 @@ export async function startStatusDaemon(dataDir: string, fleet: string, status: 
   const base = defaultFeatures({ ...config, status: { ...config.status, enabled: false } }, { handles });
   const daemon = createDaemon({ config, features: [...base, statusFeatureFactory(handles, { onStarted: (f) => (feature = f) })], drainTimeoutMs: 200, ...(logger ? { logger } : {}) });
   await daemon.start();
-  const s = feature!;
-  return { daemon, handles, config, status: s, base: `http://127.0.0.1:${s.statusServer!.port}`, stop: () => daemon.stop() };
+  const s = feature;
+  const port = s?.statusServer?.port;
+  return { daemon, handles, config, status: s!, base: port ? `http://127.0.0.1:${port}` : '', stop: () => daemon.stop() };
 }
 

@@ -86,3 +86,22 @@ t.test('chart history: window ends at the newest point, downsampled, every mode 
   );
   t.same(f, { contributions: 3, keyCount: 2, originCount: 2, digest: 'dd', keys: [{ key: 'k1', origins: 2, count: 3.3, lastUpdate: 9 }] }, 'newest keys first, bounded');
 });
+
+t.test('a taken port: the status page is not started, the daemon runs on and says why', async (t) => {
+  const { startStatusDaemon } = await import('./rig.js');
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const port = (blocker.address() as { port: number }).port;
+  const lines: string[] = [];
+  const { createLogger } = await import('../../src/util/logger.js');
+  const { Writable } = await import('node:stream');
+  const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+  const rig = await startStatusDaemon(join(t.testdir(), 'data'), 'stport', { port }, {}, createLogger('info', sink)).catch((e: Error) => e);
+  t.notOk(rig instanceof Error, 'the daemon started');
+  if (rig instanceof Error) return;
+  t.teardown(() => rig.stop());
+  t.equal(rig.daemon.started, true);
+  t.match(lines.join(''), /status page not started: cannot listen on 127\.0\.0\.1:\d+ \(another program uses the port; set status\.port\)/);
+});

@@ -68,7 +68,14 @@ export class DaemonStatusFeature implements Feature {
       requestTimeoutMs: cfg.requestTimeoutMs,
       maxHeaderBytes: cfg.maxHeaderBytes,
     });
-    await server.start();
+    try {
+      await server.start();
+    } catch (err) {
+      // The page is for people; the daemon is for the fleet: a taken port must not stop the board.
+      const e = err as NodeJS.ErrnoException;
+      this.log.error({ host: cfg.host, port: cfg.port, err: e.code ?? e.message }, `status page not started: cannot listen on ${cfg.host}:${cfg.port} (${e.code === 'EADDRINUSE' ? 'another program uses the port; set status.port' : e.code === 'EACCES' ? 'ports below 1024 need privileges; set status.port' : e.message}); the daemon runs without it`);
+      return;
+    }
     this.server = server;
     // Peers: retained births/deaths arrive at subscribe time, so the page has its own subscription.
     this.client = openAuxClient(ctx, { suffix: 'status', subscriptions: [`${ctx.topics.root}state/+`], onMessage: (t, p) => peers.onMessage(t, p), logger: this.log });
