@@ -6,29 +6,19 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { get, seedWeek } from './status-util.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../src/config/load.js';
 import { createDaemon } from '../src/daemon/daemon.js';
 import { defaultFeatures, type FeatureHandles } from '../src/daemon/features.js';
 import { statusFeatureFactory, type DaemonStatusFeature } from '../src/daemon/features/status.js';
-import { openStore } from '../src/store/db.js';
-import { SqliteEnergyHistoryStore } from '../src/store/energy-history.js';
 
 const mode = process.argv[2];
 const on = mode === 'on' || mode === 'idle';
 const dir = mkdtempSync(join(tmpdir(), 'h3lix-status-bench-'));
 const dataDir = join(dir, 'data');
-const end = Date.now();
-const s = openStore({ dataDir });
-const points = [];
-for (let i = 10_080; i >= 0; i--) {
-  const time = end - i * 60_000;
-  const sun = Math.max(0, Math.sin((((time / 3_600_000) % 24) - 6) / 12 * Math.PI));
-  points.push({ time, soc: 0.4 + 0.4 * sun, batteryVoltage: 12.5, batteryCurrent: sun, pvPower: 30 * sun, loadPower: 5, mode: 'normal' as const });
-}
-new SqliteEnergyHistoryStore({ store: s, maxPoints: 20_000 }).append(points);
-s.close();
+seedWeek(dataDir);
 
 const config = validateConfig({
   node: { dataDir, fleet: 'bench' },
@@ -44,17 +34,6 @@ const features = [...defaultFeatures(config, { handles }), ...(on ? [statusFeatu
 const daemon = createDaemon({ config: { ...config, status: { ...config.status, enabled: on } }, features });
 await daemon.start();
 
-function get(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => resolve(n));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 const streams: Array<{ destroy(): void }> = [];
 if (mode === 'on' && feature?.statusServer) {

@@ -18,23 +18,11 @@ import { validateConfig } from '../src/config/load.js';
 import { createDaemon } from '../src/daemon/daemon.js';
 import { defaultFeatures, type FeatureHandles } from '../src/daemon/features.js';
 import { statusFeatureFactory, type DaemonStatusFeature } from '../src/daemon/features/status.js';
-import { openStore } from '../src/store/db.js';
-import { SqliteEnergyHistoryStore } from '../src/store/energy-history.js';
 import { percentile, type BenchRow } from './row.js';
+import { get, seedWeek } from './status-util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function get(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => (n += d.length));
-      res.on('end', () => resolve(n));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 /** Open the event stream and resolve with the bytes up to the end of the first `status` event. */
 function firstStatus(url: string): Promise<number> {
@@ -70,12 +58,7 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'h3lix-status-bench-'));
   const dataDir = join(dir, 'data');
-  const end = Date.now();
-  const s = openStore({ dataDir });
-  const points = [];
-  for (let i = 10_080; i >= 0; i--) points.push({ time: end - i * 60_000, soc: 0.5 + 0.3 * Math.sin(i / 200), batteryVoltage: 12.5, batteryCurrent: 0.4, pvPower: 20 + 10 * Math.sin(i / 100), loadPower: 5, mode: i % 3000 < 400 ? ('conserve' as const) : ('normal' as const) });
-  new SqliteEnergyHistoryStore({ store: s, maxPoints: 20_000 }).append(points);
-  s.close();
+  const points = seedWeek(dataDir);
   const config = validateConfig({ node: { dataDir, fleet: 'bench' }, broker: { embedded: { enabled: true, host: '127.0.0.1', port: 0 } }, instance: { enabled: false }, energy: { historyMaxPoints: 20_000 }, status: { enabled: true, port: 0 }, log: { level: 'silent' } });
   const handles: FeatureHandles = {};
   let feature: DaemonStatusFeature | undefined;
