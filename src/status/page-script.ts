@@ -9,7 +9,7 @@ export const PAGE_SCRIPT = String.raw`(function () {
 'use strict';
 var SVGNS = 'http://www.w3.org/2000/svg';
 var MODE_COLORS = { surplus: '#2e9d4f', normal: '#3b7dd8', conserve: '#d99a00', survival: '#d9453a' };
-var st = { summary: null, history: null, lastEvent: 0, heartbeatMs: 15000, lost: false, lostSince: 0, es: null, livePoint: false, livePointStart: 0 };
+var st = { summary: null, history: null, lastEvent: 0, heartbeatMs: 15000, lost: false, lostSince: 0, es: null, livePoint: false, livePointStart: 0, loading: null };
 function $(id) { return document.getElementById(id); }
 function num(x, d) { return x === null || x === undefined || !isFinite(x) ? '–' : Number(x).toFixed(d); }
 function clock(t) { var d = new Date(t); return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }); }
@@ -167,10 +167,13 @@ function renderChart() {
 }
 
 function loadHistory() {
-  return fetch('api/history', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+  if (st.loading) return st.loading; // one request at a time
+  st.loading = fetch('api/history', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
     if (!r.ok) throw new Error('HTTP ' + r.status);
     return r.json();
   }).then(function (h) { st.history = h; st.livePoint = false; renderChart(); if (st.summary && st.summary.energy) addLivePoint(st.summary.energy); });
+  st.loading.then(function () { st.loading = null; }, function () { st.loading = null; });
+  return st.loading;
 }
 
 function connect() {

@@ -11,6 +11,14 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startStatusDaemon, seedHistory, syntheticHistory } from './rig.js';
 
+// The page's DOM, as far as these predicates use it (they run in Chromium, functions not strings:
+// the page's CSP forbids eval, so Playwright's string predicates would be refused).
+declare const document: {
+  body: { getAttribute(n: string): string | null; classList: { contains(c: string): boolean } };
+  getElementById(id: string): { textContent: string | null; getAttribute(n: string): string | null } | null;
+  documentElement: { scrollWidth: number };
+};
+
 const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) t.plan(0, 'chromium not installed (apt-get install chromium)');
 
@@ -57,7 +65,7 @@ t.test('status page in headless Chromium: loads, 7-day chart from SQLite, live m
   const t0 = Date.now();
   await page.goto(rig.base + '/', { waitUntil: 'load' });
   await page.waitForSelector('#chart-soc', { timeout: 10_000 });
-  await page.waitForFunction(`document.body.getAttribute('data-connection') === 'live'`, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => document.body.getAttribute('data-connection') === 'live', undefined, { timeout: 10_000 });
   const loadMs = Date.now() - t0;
   t.ok(loadMs < 10_000, `page live in ${loadMs} ms (the ≤ 1 s goal is measured in the bench)`);
 
@@ -78,20 +86,20 @@ t.test('status page in headless Chromium: loads, 7-day chart from SQLite, live m
   t.teardown(() => peer.endAsync(true));
   await new Promise<void>((resolve) => peer.once('connect', () => resolve()));
   await peer.publishAsync(`h3lix/v1/${fleet}/state/npeerone`, JSON.stringify({ v: 1, online: true, node: 'npeerone', fleet, ts: Date.now(), energyMode: 'surplus', board: 'rpi-5' }), { qos: 1, retain: true });
-  await page.waitForFunction(`(document.getElementById('peers')?.textContent ?? '').includes('npeerone')`, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => (document.getElementById('peers')?.textContent ?? '').includes('npeerone'), undefined, { timeout: 10_000 });
   t.match(await page.textContent('#peers'), /npeeroneonlinesurplus/, 'peer, presence and its mode shown live');
 
   // field keys appear live
   const field = rig.daemon.context.field;
   for (const [i, key] of ['vibration-high', 'vibration-low', 'idle'].entries()) field.contributeLocal(key, new Float32Array(8).fill(0.1 * (i + 1)), 20 + i);
-  await page.waitForFunction(`(document.getElementById('keys')?.textContent ?? '').includes('vibration-high')`, undefined, { timeout: 5_000 });
+  await page.waitForFunction(() => (document.getElementById('keys')?.textContent ?? '').includes('vibration-high'), undefined, { timeout: 5_000 });
   t.match(await page.textContent('#field-sum'), /^3 contributions · 3 keys · 1 origins/, 'field summary live');
 
   // a mode change appears live: the battery monitor reports a nearly empty battery
   const navigations: string[] = [];
   page.on('framenavigated', (f) => navigations.push(f.url()));
   energy.ingest({ time: Date.now(), source: 'test', batteryVoltage: 11.9, batteryCurrent: -0.6, soc: 0.08, pvPower: 0 });
-  await page.waitForFunction(`document.getElementById('mode')?.getAttribute('data-mode') === 'survival'`, undefined, { timeout: 5_000 });
+  await page.waitForFunction(() => document.getElementById('mode')?.getAttribute('data-mode') === 'survival', undefined, { timeout: 5_000 });
   t.pass('mode tile shows survival without a reload');
   t.same(navigations, [], 'no navigation: the update came over the event stream');
   const lastBand = await page.$$eval('#chart-modes rect', (rs) => rs.at(-1)?.getAttribute('data-mode'));
@@ -106,7 +114,7 @@ t.test('status page in headless Chromium: loads, 7-day chart from SQLite, live m
   t.same(errors, [], 'no script error in the page');
 
   // phone-width screenshot for the docs
-  const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
   t.ok(width <= 390, `no horizontal scroll at 390 px (${width})`);
   await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'status-phone.png'), fullPage: true });
 
@@ -114,8 +122,8 @@ t.test('status page in headless Chromium: loads, 7-day chart from SQLite, live m
   t.equal(await page.getAttribute('body', 'data-connection'), 'live', 'control: live while the daemon runs');
   await rig.stop();
   stopped = true;
-  await page.waitForFunction(`document.body.getAttribute('data-connection') === 'lost'`, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => document.body.getAttribute('data-connection') === 'lost', undefined, { timeout: 10_000 });
   t.match(await page.textContent('#conn'), /Cannot reach the daemon/, 'banner names the problem');
-  t.ok(await page.evaluate("document.body.classList.contains('stale')"), 'values greyed as stale');
+  t.ok(await page.evaluate(() => document.body.classList.contains('stale')), 'values greyed as stale');
   await page.screenshot({ path: join(dir, 'lost.png') });
 });
