@@ -13,9 +13,10 @@ import { registerFleetCommands } from './commands/fleet.js';
 import { registerEmulateCommands } from './commands/emulate.js';
 import { registerEnergyWatchCommands } from './commands/energy-watch.js';
 import { registerMcuCommands } from './commands/mcu.js';
+import { registerStatusCommands } from './commands/status.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerMcuCommands, registerFleetCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerMcuCommands, registerStatusCommands, registerFleetCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {

@@ -9,6 +9,8 @@ import { energySourceSection } from './sections/energy-source.js';
 import { signalsSection } from './sections/signals.js';
 import { instanceSection } from './sections/instance.js';
 import { fleetSection } from './sections/fleet.js';
+import { statusSection } from './sections/status.js';
+import { homeassistantSection } from './sections/homeassistant.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -28,6 +30,8 @@ export const configSchema = z
     signals: signalsSection,
     instance: instanceSection,
     fleet: fleetSection,
+    status: statusSection,
+    homeassistant: homeassistantSection,
   })
   .strict();
 

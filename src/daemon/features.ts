@@ -3,6 +3,8 @@ import type { FeatureFactory } from './feature.js';
 import { energyFeatureFactory } from './features/energy.js';
 import type { FeatureHandles } from './features/handles.js';
 import { learningFeatureFactory, type InstanceBrokerOverride } from './features/learning.js';
+import { statusFeatureFactory } from './features/status.js';
+import { homeassistantFeatureFactory } from './features/homeassistant.js';
 
 export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
 
@@ -31,5 +33,7 @@ export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOption
   const handles = opts.handles ?? {};
   const features: FeatureFactory[] = [energyFeatureFactory(handles)];
   if (config.instance.enabled) features.push(learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {}));
+  if (config.status.enabled) features.push(statusFeatureFactory(handles)); // 3. status page + /metrics (docs/status.md)
+  if (config.homeassistant.enabled) features.push(homeassistantFeatureFactory(handles)); // 4. Home Assistant discovery
   return features;
 }
