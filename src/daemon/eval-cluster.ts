@@ -70,7 +70,7 @@ export async function runDaemonEval(opts: DaemonEvalOptions): Promise<DaemonEval
         broker: { embedded: { enabled: false }, url: broker.url, reconnectMs: 200 },
         sync: { debounceMs: 20, digestIntervalMs: 2000 },
         signals: { ...opts.signals, clipNorm: prep.clipNorm, publishIntervalSeconds: 86_400 },
-        ccf: opts.ccf,
+        ccf: { ...opts.ccf, clipNorm: Math.max(opts.ccf.clipNorm, prep.clipNorm) },
         instance: { modelDir },
         log: { level: 'silent' },
       });

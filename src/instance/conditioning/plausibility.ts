@@ -70,8 +70,13 @@ export class PlausibilityGate {
    * an anchored key are distrusted on every key; `distrusted` lists them (for logs and tests).
    */
   predicate(field: CcfField, local: ReadonlyMap<string, { sum: ArrayLike<number>; count: number }>, clipNorm: number, self?: string): { accept: (origin: string, key: string, mean: Float64Array) => boolean; distrusted: Set<string> } {
-    const anchors = new Map<string, ArrayLike<number>>(this.opts.prototypes);
-    for (const [k, s] of local) if (s.count >= (this.opts.minAnchorCount ?? 20)) anchors.set(k, Array.from(s.sum, (v) => v / s.count));
+    // anchors live where the field's means do: clipped to the same per-origin bound
+    const clip = (v: number[]): number[] => {
+      const n = norm(v);
+      return n > clipNorm ? v.map((x) => (x * clipNorm) / n) : v;
+    };
+    const anchors = new Map<string, ArrayLike<number>>([...this.opts.prototypes].map(([k, v]) => [k, clip(Array.from(v))]));
+    for (const [k, s] of local) if (s.count >= (this.opts.minAnchorCount ?? 20)) anchors.set(k, clip(Array.from(s.sum, (v) => v / s.count)));
     const distrusted = new Set<string>();
     for (const c of field.contributions()) {
       if (c.origin === self || c.count <= 0) continue;

@@ -111,6 +111,8 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   opts.onEncoder?.(enc);
   const embed = (i: number): Float32Array => encode(enc, opts.X[i]!);
   const sig = opts.signals;
+  // A mean of embeddings clipped to C has norm ≤ C: the field's per-origin bound must not clip it again.
+  const ccfConfig = { ...opts.ccf, clipNorm: Math.max(opts.ccf.clipNorm, C) };
   const clock = new ManualClock();
   const fleet = 'eval';
   const keys = new Map<string, Uint8Array>();
@@ -119,7 +121,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   const newPublisher = (id: string, index: number): Publisher => {
     const wire = simulatedWireNode(id, opts.seed, index);
     keys.set(id, wire.publicKey);
-    return { id, wire, field: new CcfField({ nodeId: id, clock, config: opts.ccf, quantization: 'int8' }), sentVersion: 0 };
+    return { id, wire, field: new CcfField({ nodeId: id, clock, config: ccfConfig, quantization: 'int8' }), sentVersion: 0 };
   };
   const nodes: SimNode[] = split.nodes.map((share, i) => {
     const accountant = new PrivacyAccountant({ epsilon: sig.epsilon, delta: sig.delta });
@@ -141,7 +143,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   });
   const scored = nodes.filter((n) => !n.attacker);
   const gate = opts.plausibilityGate === false ? undefined : new PlausibilityGate({ prototypes: new Map(encoderPrototypes(enc).map((p) => [p.key, p.vector])), minAnchorCount: sig.minCount, noiseStd: sig.noiseMultiplier * C });
-  const gated = (node: SimNode): Map<string, Float32Array> => fieldValues(node.field, clock.now(), gate?.predicate(node.field, node.acc.local(), opts.ccf.clipNorm, node.id).accept);
+  const gated = (node: SimNode): Map<string, Float32Array> => fieldValues(node.field, clock.now(), gate?.predicate(node.field, node.acc.local(), ccfConfig.clipNorm, node.id).accept);
   const pooledStats = new Map<string, { sum: Float64Array; count: number }>();
   const rounds: RoundResult[] = [];
   let refused = 0;
