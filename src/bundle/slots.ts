@@ -74,8 +74,13 @@ function writeState(c: SlotContext, s: SlotState): void {
 }
 
 /** Point `current` at `slot` atomically: a new link beside it, renamed over it. */
-function switchTo(c: SlotContext, slot: Slot): void {
+function switchTo(c: SlotContext, slot: Slot, unsafe = false): void {
   const fs = c.fs ?? realSlotFs;
+  if (unsafe) {
+    fs.rm(join(c.root, 'current'));
+    fs.symlink(slot, join(c.root, 'current'));
+    return;
+  }
   const tmp = join(c.root, 'current.new');
   fs.rm(tmp);
   fs.symlink(slot, tmp);
@@ -90,6 +95,10 @@ export interface InstallOptions extends SlotContext {
   health: HealthCheck;
   /** Install a version that failed its health check before. */
   force?: boolean;
+  /** TEST ONLY (negative control): extract while verifying, skipping the write-free first pass. */
+  singlePass?: boolean;
+  /** TEST ONLY (negative control): replace `current` by unlink + symlink instead of an atomic rename. */
+  unsafeSwitch?: boolean;
 }
 
 export interface InstallResult {
@@ -107,33 +116,39 @@ export interface InstallResult {
  */
 export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const fs = o.fs ?? realSlotFs;
-  const manifest = await scanBundle(o.file, { fleetPublicKey: o.fleetPublicKey, ...(o.target ? { target: o.target } : {}) });
   const state = readState(o);
   const cur = currentSlot(o);
+  const slot: Slot = cur ? other(cur) : 'a';
+  const incoming = join(o.root, `${slot}.incoming`);
+  const extract = async (): Promise<BundleManifest> => {
+    fs.mkdir(o.root);
+    fs.rm(incoming);
+    fs.mkdir(incoming);
+    const made = new Set<string>([incoming]);
+    return scanBundle(o.file, {
+      fleetPublicKey: o.fleetPublicKey,
+      ...(o.target ? { target: o.target } : {}),
+      open: (f) => {
+        const dir = dirname(join(incoming, f.path));
+        if (!made.has(dir)) {
+          fs.mkdir(dir);
+          made.add(dir);
+        }
+        const w = fs.openWrite(join(incoming, f.path), f.mode);
+        return { data: (chunk) => w.write(chunk), end: () => w.close() };
+      },
+    });
+  };
+  // Pass 1 reads the whole tarball and checks everything without writing a byte (singlePass is the
+  // test-only negative control that skips it). Pass 2 re-checks every hash while it writes.
+  const manifest = o.singlePass ? await extract() : await scanBundle(o.file, { fleetPublicKey: o.fleetPublicKey, ...(o.target ? { target: o.target } : {}) });
   const running = cur ? slotManifest(o, cur) : undefined;
   const failed = state.failed.find((f) => f.version === manifest.version);
   if (failed && !o.force) throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} failed its health check on this board (${failed.reason}); not retried without --force`);
   if (running && manifest.storeSchema > running.storeSchema) {
     throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} migrates the store to schema ${manifest.storeSchema}; the running ${running.version} (schema ${running.storeSchema}) could not read it after a rollback`);
   }
-  const slot: Slot = cur ? other(cur) : 'a';
-  const incoming = join(o.root, `${slot}.incoming`);
-  fs.mkdir(o.root);
-  fs.rm(incoming);
-  fs.mkdir(incoming);
-  const made = new Set<string>([incoming]);
-  await scanBundle(o.file, {
-    fleetPublicKey: o.fleetPublicKey,
-    open: (f) => {
-      const dir = dirname(join(incoming, f.path));
-      if (!made.has(dir)) {
-        fs.mkdir(dir);
-        made.add(dir);
-      }
-      const w = fs.openWrite(join(incoming, f.path), f.mode);
-      return { data: (chunk) => w.write(chunk), end: () => w.close() };
-    },
-  });
+  if (!o.singlePass) await extract();
   const m = fs.openWrite(join(incoming, MANIFEST_FILE), 0o644);
   m.write(Buffer.from(JSON.stringify(manifest)));
   m.close();
@@ -141,7 +156,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   fs.rename(incoming, join(o.root, slot));
   fs.fsyncDir(o.root);
   writeState(o, { ...state, pending: { slot, version: manifest.version, ...(cur ? { from: cur } : {}), booted: false } });
-  switchTo(o, slot);
+  switchTo(o, slot, o.unsafeSwitch);
   const healthy = await o.health().catch(() => false);
   const after = readState(o);
   if (healthy) {
@@ -149,7 +164,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     return { outcome: 'installed', version: manifest.version, slot, ...(running ? { previous: running.version } : {}) };
   }
   const reason = 'health check failed after the switch';
-  if (cur) switchTo(o, cur);
+  if (cur) switchTo(o, cur, o.unsafeSwitch);
   writeState(o, { failed: [...after.failed, { version: manifest.version, at: o.clock.now(), reason }], ...(after.previous ? { previous: after.previous } : {}) });
   if (cur) await o.health().catch(() => false);
   return { outcome: 'rolled-back', version: manifest.version, slot: cur ?? slot, ...(running ? { previous: running.version } : {}), reason };
