@@ -82,6 +82,17 @@ export async function readTarGz(file: string, visit: TarVisitor): Promise<void> 
   let paxOverride: string | undefined;
   let ended = false;
   const stream = createReadStream(file).pipe(createGunzip());
+  // Errors of the visitor and its sinks (a refused entry, a failed write) pass through unchanged;
+  // only the archive's own read/decompress errors become BUNDLE_INVALID.
+  let fromVisitor = false;
+  const guard = async <T>(f: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      fromVisitor = true;
+      throw err;
+    }
+  };
   try {
     for await (const chunk of stream) {
       buf = buf.length ? Buffer.concat([buf, chunk as Buffer]) : (chunk as Buffer);
@@ -92,7 +103,10 @@ export async function readTarGz(file: string, visit: TarVisitor): Promise<void> 
             const take = Math.min(entry.remaining, buf.length);
             const part = buf.subarray(0, take);
             if (entry.pax) entry.pax.push(Buffer.from(part));
-            else if (entry.sink) await entry.sink.data(part);
+            else if (entry.sink) {
+              const sink = entry.sink;
+              await guard(() => sink.data(part));
+            }
             buf = buf.subarray(take);
             entry.remaining -= take;
             if (entry.remaining > 0) break;
@@ -100,7 +114,10 @@ export async function readTarGz(file: string, visit: TarVisitor): Promise<void> 
           if (buf.length < entry.pad) break;
           buf = buf.subarray(entry.pad);
           if (entry.pax) paxOverride = paxPath(Buffer.concat(entry.pax));
-          else if (entry.sink) await entry.sink.end();
+          else if (entry.sink) {
+            const sink = entry.sink;
+            await guard(() => sink.end());
+          }
           entry = undefined;
           continue;
         }
@@ -119,13 +136,13 @@ export async function readTarGz(file: string, visit: TarVisitor): Promise<void> 
         }
         const header: TarEntryHeader = { path: paxOverride ?? h.path, size: h.size, mode: h.mode, type: h.type, typeflag: h.typeflag };
         paxOverride = undefined;
-        entry = { sink: await visit(header), remaining: h.size, pad };
+        entry = { sink: await guard(() => visit(header)), remaining: h.size, pad };
       }
       if (ended) break;
     }
   } catch (err) {
     stream.destroy();
-    if (err instanceof H3lixError) throw err;
+    if (err instanceof H3lixError || fromVisitor) throw err;
     throw new H3lixError('BUNDLE_INVALID', `tarball ${file}: ${(err as Error).message}`, { cause: err });
   }
   if (!ended || entry) throw bad('truncated (no end-of-archive marker)');
