@@ -122,3 +122,35 @@ t.test('bundle CLI: verify reports OK or the reason, with exit codes', async (t)
   const badTarget = await cli(['bundle', '--target', 'riscv', '--out', dir, '--fleet-dir', join(dir, 'fleet')]);
   t.match(badTarget.stderr, /unknown bundle target "riscv"/);
 });
+
+t.test('bundle CLI: install, confirm, recover, rollback on an A/B root', async (t) => {
+  const { cli } = await import('../helpers/cli.js');
+  const { FleetDir } = await import('../../src/fleet/fleet-dir.js');
+  const { hostTarget } = await import('../../src/bundle/targets.js');
+  const host = hostTarget();
+  if (!host) {
+    t.skip(`no bundle target for ${process.platform}-${process.arch}`, () => undefined);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'h3lix-icli-'));
+  const pair = generateKeyPair();
+  FleetDir.create(join(dir, 'fleet'), { format: 'h3lix-fleet', v: 1, fleet: 'it', fleetPublicKey: Buffer.from(pair.publicKey).toString('base64'), brokerUrl: 'mqtt://127.0.0.1:1883', createdAt: 0 }, pair.seed);
+  const signer = FleetDir.open(join(dir, 'fleet')).fleetSigner();
+  const v1 = await makeBundle({ out: dir, version: '1.0.0', signer, target: host.name });
+  const v2 = await makeBundle({ out: dir, version: '1.1.0', signer, target: host.name });
+  const root = join(dir, 'opt');
+  const key = join(dir, 'fleet', 'fleet.json');
+  const i1 = await cli(['bundle', 'install', v1.file, '--root', root, '--fleet-key', key, '--health-cmd', 'true']);
+  t.equal(i1.code, 0, i1.stderr);
+  t.match(JSON.parse(i1.stdout), { outcome: 'installed', version: '1.0.0', slot: 'a' });
+  const bad = await cli(['bundle', 'install', v2.file, '--root', root, '--fleet-key', key, '--health-cmd', 'false']);
+  t.equal(bad.code, 1, 'a failed health check exits 1');
+  t.match(JSON.parse(bad.stdout), { outcome: 'rolled-back', version: '1.1.0', slot: 'a', previous: '1.0.0' });
+  const again = await cli(['bundle', 'install', v2.file, '--root', root, '--fleet-key', key, '--health-cmd', 'true']);
+  t.match(again.stderr, /UPDATE_FAILED: version 1.1.0 failed its health check/);
+  const forced = await cli(['bundle', 'install', v2.file, '--root', root, '--fleet-key', key, '--health-cmd', 'true', '--force']);
+  t.match(JSON.parse(forced.stdout), { outcome: 'installed', slot: 'b' });
+  t.match(JSON.parse((await cli(['bundle', 'recover', '--root', root])).stdout), { action: 'none', slot: 'b', version: '1.1.0' });
+  t.match(JSON.parse((await cli(['bundle', 'confirm', '--root', root])).stdout), { confirmed: false, slot: 'b' });
+  t.match(JSON.parse((await cli(['bundle', 'rollback', '--root', root])).stdout), { action: 'rolled-back', slot: 'a', version: '1.0.0' });
+});
