@@ -13,9 +13,10 @@ import { registerFleetCommands } from './commands/fleet.js';
 import { registerEmulateCommands } from './commands/emulate.js';
 import { registerEnergyWatchCommands } from './commands/energy-watch.js';
 import { registerBundleCommands } from './commands/bundle.js';
+import { registerImageCommands } from './commands/image.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerFleetCommands, registerBundleCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerFleetCommands, registerBundleCommands, registerImageCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {
