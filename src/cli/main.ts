@@ -33,6 +33,9 @@ export function exitCodeFor(err: unknown): number {
       case 'DATA_INVALID':
       case 'MODEL_INVALID':
       case 'MODEL_CHECKSUM':
+      case 'BUNDLE_INVALID':
+      case 'BUNDLE_SIGNATURE':
+      case 'BUNDLE_ARCH':
         return ExitCode.DATA;
       case 'BROKER_UNAVAILABLE':
       case 'SERIAL_UNAVAILABLE':
