@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,7 +37,7 @@ const missing = [
 // (SIGSEGV) finding no ARM cores, so the emulated board gets an ARM one (a Pi 4's Cortex-A72).
 const CPUINFO = Array.from({ length: 2 }, (_, i) => `processor\t: ${i}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n`).join('\n');
 
-t.test('the linux-arm64 bundle unpacks and runs demo and an ONNX model check under qemu-aarch64 with no network', { skip: missing.length ? `missing: ${missing.join(', ')}` : false, timeout: 900_000 }, async (t) => {
+t.test('the linux-arm64 bundle unpacks and runs demo, an ONNX model check and h3lix run under qemu-aarch64 with no network', { skip: missing.length ? `missing: ${missing.join(', ')}` : false, timeout: 900_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'h3lix-arm64-'));
   // The built JavaScript, as `npm run build` makes it (into a scratch dir, not the worktree's dist/).
   await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { cwd: root });
@@ -59,6 +59,7 @@ t.test('the linux-arm64 bundle unpacks and runs demo and an ONNX model check und
   const board = join(dir, 'h3lix-0.1.0-linux-arm64');
   t.ok(existsSync(join(board, 'bin', 'node')) && existsSync(join(board, 'bin', 'h3lix')), 'bin/node and the bin/h3lix launcher are there');
   writeFileSync(join(dir, 'cpuinfo'), CPUINFO);
+  writeFileSync(join(dir, 'run.yaml'), `node:\n  dataDir: ${dir}/run-data\n  fleet: qemu\nbroker:\n  embedded: { enabled: true, host: 127.0.0.1, port: 0 }\ninstance:\n  enabled: true\n  modelDir: ${board}/models/sensor-encoder\n`);
   const script = [
     'set -e',
     `mount --bind ${dir}/cpuinfo /proc/cpuinfo`,
@@ -70,12 +71,21 @@ t.test('the linux-arm64 bundle unpacks and runs demo and an ONNX model check und
     'qemu-aarch64-static bin/node -p "process.arch + \' \' + process.version"',
     'qemu-aarch64-static bin/node bin/h3lix.js models verify models/sensor-encoder',
     'qemu-aarch64-static bin/node bin/h3lix.js demo --nodes 2 --seconds 120 --json',
+    // The daemon itself, personal instance (ONNX worker) on: wait for "ready", then SIGTERM.
+    `qemu-aarch64-static bin/node bin/h3lix.js run --config ${dir}/run.yaml > ${dir}/run.log 2>&1 & pid=$!`,
+    `i=0; until grep -q '"msg":"ready"' ${dir}/run.log 2>/dev/null || [ $i -ge 300 ] || ! kill -0 $pid 2>/dev/null; do sleep 1; i=$((i+1)); done`,
+    'kill -TERM $pid; code=0; wait $pid || code=$?',
+    'echo "run exit $code"',
   ].join('\n');
   const { stdout } = await run('unshare', ['-m', '-n', 'sh', '-c', script], { env: { ...process.env, QEMU_LD_PREFIX: SYSROOT }, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
   const lines = stdout.trim().split('\n');
   t.match(lines[0], /^links: lo $/, 'only loopback inside the namespace');
   t.match(lines[1], /^arm64 v24\./, 'the bundled runtime is Node 24 for arm64');
   t.match(lines[2], /models\/sensor-encoder: ok .*golden vectors/, 'onnxruntime-node arm64 reproduces the golden vectors');
-  const demo = JSON.parse(lines.at(-1)!) as { converged: boolean; nodes: number };
+  const demo = JSON.parse(lines.at(-2)!) as { converged: boolean; nodes: number };
   t.equal(demo.converged, true, 'two daemons (better-sqlite3 arm64, aedes on loopback) converge');
+  t.equal(lines.at(-1), 'run exit 0', 'h3lix run reached ready and stopped cleanly on SIGTERM');
+  const runLog = readFileSync(join(dir, 'run.log'), 'utf8');
+  t.match(runLog, /"msg":"inference worker ready"/, 'the ONNX inference worker started');
+  t.match(runLog, /"msg":"h3lix daemon stopped"/);
 });
