@@ -1,5 +1,6 @@
 import t from 'tap';
-import { execFile, execFileSync } from 'node:child_process';
+import { hasCommand } from '../helpers/has-command.js';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,14 +15,7 @@ t.setTimeout(600_000);
 const root = resolve(import.meta.dirname, '..', '..');
 const SYSROOT = '/usr/aarch64-linux-gnu';
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const has = hasCommand;
 
 // Needs: qemu-user-static (the emulator), libc6-arm64-cross + libstdc++6-arm64-cross (the aarch64 loader
 // and C++ runtime bin/node links against), and root for `unshare -m -n` (a network namespace with only

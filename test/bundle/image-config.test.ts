@@ -1,4 +1,5 @@
 import t from 'tap';
+import { hasCommand } from '../helpers/has-command.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +10,7 @@ import { FleetDir } from '../../src/fleet/fleet-dir.js';
 import { cli } from '../helpers/cli.js';
 import { makeBundle } from './make-bundle.js';
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const has = hasCommand;
 
 async function setup(): Promise<{ dir: string; bundle: string; claim: string; config: string; fleetJson: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'h3lix-image-'));

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { spawn, execFileSync } from 'node:child_process';
+import { hasCommand } from '../helpers/has-command.js';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { until } from '../helpers/until.js';
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const has = hasCommand;
 
 // A fake service manager: an AF_UNIX datagram socket like systemd's notify socket. It prints each
 // datagram on one line and closes the fds systemd-notify's BARRIER=1 passes (that is the barrier's answer).
