@@ -143,6 +143,8 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   // test-only negative control that skips it). Pass 2 re-checks every hash while it writes.
   const manifest = o.singlePass ? await extract() : await scanBundle(o.file, { fleetPublicKey: o.fleetPublicKey, ...(o.target ? { target: o.target } : {}) });
   const running = cur ? slotManifest(o, cur) : undefined;
+  // Never overwrite the last known-good slot while the current one is still on trial.
+  if (state.pending && state.pending.slot === cur) throw new H3lixError('UPDATE_FAILED', `version ${state.pending.version} in slot ${cur} is still on trial; confirm it (bundle confirm) or roll back first`);
   const failed = state.failed.find((f) => f.version === manifest.version);
   if (failed && !o.force) throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} failed its health check on this board (${failed.reason}); not retried without --force`);
   if (running && manifest.storeSchema > running.storeSchema) {

@@ -120,6 +120,8 @@ t.test('a failed health check rolls back, is reported, and the version is not re
   const atHealth = new Promise<void>((r) => (switched = r));
   void installBundle({ ...c, file: v3.file, fleetPublicKey: fleet.publicKey, target: arm64, health: () => (switched(), new Promise<boolean>(() => undefined)) });
   await atHealth;
+  const v5 = await makeBundle({ out: dir, version: '1.3.0', signer: fleet });
+  await t.rejects(installBundle({ ...c, file: v5.file, fleetPublicKey: fleet.publicKey, target: arm64, health: async () => true }), { code: 'UPDATE_FAILED', message: /still on trial/ }, 'no second update over the known-good slot during a trial');
   t.equal(recoverSlots(c).action, 'trial-boot');
   t.equal(runningVersion(c), '1.2.0');
   t.equal(recoverSlots(c).action, 'rolled-back', 'a started-but-unconfirmed trial is rolled back');
