@@ -51,6 +51,11 @@ export type ErrorCode =
   | 'PROVISION_TIMEOUT'
   | 'AUTH_FAILED'
   | 'COMMAND_REFUSED'
+  // bundles and updates (docs/bundle.md)
+  | 'BUNDLE_INVALID'
+  | 'BUNDLE_SIGNATURE'
+  | 'BUNDLE_ARCH'
+  | 'UPDATE_FAILED'
   | 'INTERNAL';
 
 export interface H3lixErrorOptions {

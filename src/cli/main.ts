@@ -14,9 +14,11 @@ import { registerEmulateCommands } from './commands/emulate.js';
 import { registerEnergyWatchCommands } from './commands/energy-watch.js';
 import { registerMcuCommands } from './commands/mcu.js';
 import { registerStatusCommands } from './commands/status.js';
+import { registerBundleCommands } from './commands/bundle.js';
+import { registerImageCommands } from './commands/image.js';
 
 /** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerMcuCommands, registerStatusCommands, registerFleetCommands];
+const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerMcuCommands, registerStatusCommands, registerFleetCommands, registerBundleCommands, registerImageCommands];
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {
@@ -33,6 +35,9 @@ export function exitCodeFor(err: unknown): number {
       case 'DATA_INVALID':
       case 'MODEL_INVALID':
       case 'MODEL_CHECKSUM':
+      case 'BUNDLE_INVALID':
+      case 'BUNDLE_SIGNATURE':
+      case 'BUNDLE_ARCH':
         return ExitCode.DATA;
       case 'BROKER_UNAVAILABLE':
       case 'SERIAL_UNAVAILABLE':

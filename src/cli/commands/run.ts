@@ -4,6 +4,7 @@ import type { H3lixConfig } from '../../config/schema.js';
 import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
 import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
+import { systemdFeatures } from '../../daemon/features/systemd.js';
 import { H3lixError } from '../../errors.js';
 import { readBoardImage } from '../../fleet/board-files.js';
 import { hasUsableCertificate, prepareFleetNode, prepareFleetTrust, provisionsAgainstEmbedded, type FleetNode, type FleetTrust } from '../../fleet/fleet-node.js';
@@ -48,7 +49,8 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
     config: o.config,
     logger: o.logger,
     clock,
-    features: fleetNode ? [...features, fleetFeature(fleetNode)] : features,
+    // systemd goes last: READY=1 once everything else started.
+    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode)] : []), ...systemdFeatures()],
     ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
     ...(early ? { broker: early.broker } : {}),
     ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
