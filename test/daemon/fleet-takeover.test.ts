@@ -15,6 +15,11 @@ import { makeClaimToken } from '../../src/fleet/tokens.js';
 import { createSigner, keyPairFromSeed } from '../../src/crypto/ed25519.js';
 import { loadOrCreateIdentity } from '../../src/store/identity.js';
 import { until } from './helpers.js';
+import { encodeEnvelope } from '../../src/ccf/codec/envelope.js';
+import { encodeSyncDelta } from '../../src/sync/delta-wire.js';
+import { generateKeyPair } from '../../src/crypto/ed25519.js';
+import { nodeIdFromPublicKey } from '../../src/crypto/node-id.js';
+import type { Contribution } from '../../src/ccf/types.js';
 
 /**
  * Client-id takeover (issue 9) against a real gateway: `h3lix run` composition (buildRunDaemon) in
@@ -87,7 +92,7 @@ async function rig(t: Test, defencesOff: string) {
       return `refused ${(err as { code?: number }).code ?? (err as Error).message}`;
     }
   };
-  return { url, gwNode, gwClientId, clients, gwSession, claimLogin, nodeLogin, attack, refusals: gwNode.brokerRefusals };
+  return { url, gw, b, fleet: fd.fleet, bIdentity, gwNode, gwClientId, clients, gwSession, claimLogin, nodeLogin, attack, refusals: gwNode.brokerRefusals };
 }
 
 t.test('client-id takeover of a gateway: refused, counted, the session stays', async (t) => {
@@ -124,4 +129,42 @@ t.test('negative controls: with the defences off the same attacks displace the g
   t.equal(await r.attack(r.claimLogin(r.gwClientId)), 'accepted', 'the claim from the board image connects as the gateway (client-id and session-takeover off)');
   await until(() => again!.closed, 5000, 'the gateway session closed again');
   t.equal(r.refusals.get('client-id') ?? 0, 0, 'nothing was refused');
+});
+
+/**
+ * Forged origins (issue 9): node b is a real fleet member with a valid envelope key. It relays invented
+ * contributions for the gateway's origin and for a made-up origin. The gateway daemon must drop them
+ * (WIRE_ORIGIN_SIG) while b's own, origin-signed contributions still merge.
+ */
+async function forge(t: Test, defencesOff: string) {
+  const r = await rig(t, defencesOff);
+  // b's own contribution travels origin-signed through the normal path (first: the forged envelope
+  // below uses a far-ahead seq, after which b's own envelopes are replays to the gateway).
+  r.b.daemon.context.field.contributeLocal('honest', Float32Array.of(1, 0, 0, 0), 1);
+  await until(() => r.gw.daemon.context.field.get(r.bIdentity.nodeId, 'honest') !== undefined, 10_000, "b's signed contribution merged at the gateway");
+  const invented = nodeIdFromPublicKey(generateKeyPair().publicKey);
+  const c = (origin: string, key: string): Contribution => ({ origin, key, version: 1_000_000, hlc: { wall: Date.now(), logical: 0 }, count: 50, sum: Float32Array.of(50, 50, 50, 50) });
+  const forged = [c(r.gwNode.nodeId, 'poison'), c(invented, 'poison')];
+  const body = encodeSyncDelta({ cover: { [r.gwNode.nodeId]: [0, 1_000_000], [invented]: [0, 1_000_000] }, contributions: forged }, 'int8');
+  const env = encodeEnvelope({ kind: 'delta', fleet: r.fleet, from: r.bIdentity.nodeId, seq: Date.now(), hlc: { wall: Date.now(), logical: 0 }, body }, createSigner(r.bIdentity.signing));
+  const atk = await mqtt.connectAsync(r.url, { ...r.nodeLogin(`${daemonClientId(r.fleet, r.bIdentity.nodeId)}-atk`), reconnectPeriod: 0, protocolVersion: 4 });
+  t.teardown(() => atk.endAsync(true));
+  const sync = r.gw.daemon.context.sync;
+  const acceptedBefore = sync.counters.accepted;
+  await atk.publishAsync(`h3lix/v1/${r.fleet}/ccf/delta/${r.bIdentity.nodeId}`, Buffer.from(env), { qos: 1 });
+  await until(() => sync.counters.accepted > acceptedBefore, 5000, 'the gateway accepted the envelope (valid sender)');
+  return { r, invented, sync };
+}
+
+t.test('forged origins relayed by a fleet member are dropped by a real gateway daemon', async (t) => {
+  const { r, invented, sync } = await forge(t, '');
+  t.equal(r.gw.daemon.context.field.get(invented, 'poison'), undefined, 'no contribution for an invented origin');
+  t.not(r.gw.daemon.context.field.get(r.gwNode.nodeId, 'poison')?.version, 1_000_000, "no contribution forged under the gateway's own origin");
+  t.equal(sync.counters.rejected.WIRE_ORIGIN_SIG, 1, 'counted as WIRE_ORIGIN_SIG');
+  t.ok(sync.originProofs.stats.verified > 0, 'signed contributions were verified');
+});
+
+t.test('negative control: with origin-sig off the forged origins reach the field', async (t) => {
+  const { r, invented } = await forge(t, 'origin-sig');
+  t.ok(r.gw.daemon.context.field.get(invented, 'poison'), 'the invented origin entered the field: the origin signature is what stops it');
 });
