@@ -7,7 +7,7 @@ import { mayPublish, maySubscribe, rulesFor, type AclRules, type Principal } fro
 import type { RevocationSet } from './revocation.js';
 import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
 import { claimMayUseClientId, nodeMayUseClientId, provisionerMayUseClientId } from './client-ids.js';
-import { defencesOff, type Defence } from './defences.js';
+import { defencesOff, type Defence } from '../sync/defences.js';
 
 /**
  * Options for {@link createFleetBrokerAuth}.

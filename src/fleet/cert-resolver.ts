@@ -1,4 +1,4 @@
-import { defencesOff } from './defences.js';
+import { defencesOff } from '../sync/defences.js';
 import { WireError, describeError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
