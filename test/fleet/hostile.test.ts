@@ -244,11 +244,13 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   attack('envelope from a node whose certificate expired', 'resolver (WIRE_CERT_EXPIRED)', expiredErr === 'WIRE_CERT_EXPIRED');
 
   // --- provisioning abuse ---
-  const fresh = async (claim: Uint8Array, signer: typeof claimSigner, mutate?: (r: Parameters<typeof encodeProvisionRequest>[0]) => void) => {
-    const id = generateKeyPair();
+  let lastRequest: Uint8Array = new Uint8Array(0);
+  let lastRequestId = '';
+  const fresh = async (claim: Uint8Array, signer: typeof claimSigner, mutate?: (r: Parameters<typeof encodeProvisionRequest>[0]) => void, key = generateKeyPair(), replayOf?: { id: string; bytes: Uint8Array }) => {
+    const id = key;
     const box = nacl.box.keyPair();
     const nodeId = nodeIdFromPublicKey(id.publicKey);
-    const requestId = `r${randomBytes(10).toString('hex')}`;
+    const requestId = replayOf?.id ?? `r${randomBytes(10).toString('hex')}`;
     const nonce = nacl.randomBytes(16);
     const req = { nodeId, requestId, publicKey: id.publicKey, boxKey: box.publicKey, board: 'rpi-4', versions: {}, nonce, claim, claimSig: signer.sign(claimBinding(nodeId, requestId, nonce, id.publicKey, box.publicKey)), renew: false };
     mutate?.(req);
@@ -256,13 +258,22 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
     try {
       const answer = new Promise<string>((resolve) => c.on('message', (_t, p) => resolve(decodeProvisionResponse(new Uint8Array(p), fd.fleet, fd.fleetPublicKey).reason ?? 'accepted')));
       await c.subscribeAsync(`${root}provision/response/${requestId}`, { qos: 1 });
-      await c.publishAsync(`${root}provision/request/${requestId}`, Buffer.from(encodeProvisionRequest(req, fd.fleet, createSigner(id), Date.now())), { qos: 1 });
+      const bytes = replayOf?.bytes ?? encodeProvisionRequest(req, fd.fleet, createSigner(id), Date.now());
+      lastRequest = bytes;
+      lastRequestId = requestId;
+      await c.publishAsync(`${root}provision/request/${requestId}`, Buffer.from(bytes), { qos: 1 });
       return await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('no answer'), 1000))]);
     } finally {
       await c.endAsync(true);
     }
   };
-  t.equal(await fresh(claimBytes, claimSigner), 'accepted', 'the fourth board still fits the claim');
+  const fourthKey = generateKeyPair();
+  t.equal(await fresh(claimBytes, claimSigner, undefined, fourthKey), 'accepted', 'the fourth board still fits the claim');
+  const fourthId = nodeIdFromPublicKey(fourthKey.publicKey);
+  const liveHash = fd.node(fourthId)!.brokerPasswordHash;
+  const replayedBefore = prov.stats.replayed;
+  const replayAnswer = await fresh(claimBytes, claimSigner, undefined, fourthKey, { id: lastRequestId, bytes: lastRequest });
+  attack('captured provisioning request replayed', 'provisioner (same nonce: same answer, nothing rotated)', replayAnswer === 'accepted' && prov.stats.replayed === replayedBefore + 1 && fd.node(fourthId)!.brokerPasswordHash === liveHash);
   attack('claim used past its limit', 'provisioner (CLAIM_EXHAUSTED)', /CLAIM_EXHAUSTED/.test(await fresh(claimBytes, claimSigner)));
   addBatch(fd, { name: 'old', uses: 10, expiresDays: 1 }, Date.now() - 2 * 86_400_000);
   const oldImage = readBoardImage(fd.path('image', 'old'));
@@ -317,8 +328,8 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   const forgedList = issueRevocationList({ fleet: fd.fleet, seq: 99, issuedAt: Date.now(), revoked: [] }, createSigner(rogue));
   resolver.handleMessage(`${root}fleet/revocations`, forgedList);
   attack('older or forged revocation list to un-revoke', 'revocation set (seq, signature)', resolver.isRevoked(attacker.identity.nodeId));
-  const provisionReq = await fresh(claimBytes, claimSigner, (r) => (r.nodeId = attacker.identity.nodeId));
-  attack('revoked node re-provisions', 'provisioner', provisionReq === 'no answer' || /REVOKED|EXHAUSTED/.test(provisionReq));
+  const provisionReq = await fresh(claimBytes, claimSigner, undefined, attacker.identity.signing);
+  attack('revoked node re-provisions with its own key', 'provisioner (REVOKED)', /^REVOKED/.test(provisionReq));
 
   // --- the broker and the field are still fine ---
   t.same(accepted.filter((a) => !a.startsWith(attacker.identity.nodeId)), [], 'no attacker-crafted contribution in the field');
@@ -342,5 +353,5 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   }
   t.equal(leaks, 0, `no private key (hex/base64/base64url) in ${log.length} bytes of captured logs`);
   t.comment(`ATTACK CASES: ${attacks.length} refused`);
-  t.equal(attacks.length, haveClients ? 49 : 46, 'attack cases counted');
+  t.equal(attacks.length, haveClients ? 50 : 47, 'attack cases counted');
 });
