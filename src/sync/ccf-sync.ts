@@ -45,6 +45,8 @@ export interface SyncCounters {
   digestsSent: number;
   wantsSent: number;
   bytesEnqueued: number;
+  /** Sync-state saves that failed (STORE_IO); the daemon kept running. */
+  stateSaveFailures: number;
 }
 
 /**
@@ -96,7 +98,7 @@ export interface CcfSyncOptions {
  * receive path. Bad input is counted per WireError code and never throws out of the handler.
  */
 export class CcfSync {
-  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0 };
+  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0, stateSaveFailures: 0 };
   readonly topics: Topics;
   readonly sync = new SyncVector();
   private readonly o: CcfSyncOptions;
@@ -227,8 +229,18 @@ export class CcfSync {
     this.armDigest();
   }
 
+  /**
+   * Persist the sync vector and the publish mark. Called from timers, so it never throws: on a store
+   * failure (disk full: STORE_IO) the daemon keeps serving, counts `stateSaveFailures` and saves again
+   * on the next change (the state is idempotent: an old vector only repeats anti-entropy work).
+   */
   private saveState(): void {
-    this.o.state?.save({ sync: this.sync.snapshot(), lastPublished: this.lastPublished });
+    try {
+      this.o.state?.save({ sync: this.sync.snapshot(), lastPublished: this.lastPublished });
+    } catch (err) {
+      this.counters.stateSaveFailures++;
+      this.o.logger?.error({ err: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }, 'sync state not saved (disk full?); kept in memory, saved again on the next change');
+    }
   }
 
   private armDelta(): void {
