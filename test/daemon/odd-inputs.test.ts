@@ -21,3 +21,9 @@ t.test('h3lix run --config /dev/zero stops reading at the size bound', { skip: e
   t.equal(r.code, 78, 'exit 78 (config)');
   t.match(r.stderr, /larger than 1048576 bytes/, 'says why');
 });
+
+t.test('h3lix demo --broker to a closed port exits 69 with the reason', async (t) => {
+  const r = await cli(['demo', '--broker', 'mqtt://127.0.0.1:1', '--nodes', '2', '--seconds', '2']);
+  t.equal(r.code, 69, `exit 69 (unavailable), stderr: ${r.stderr.trim().split('\n').at(-1)}`);
+  t.match(r.stderr, /BROKER_UNAVAILABLE|cannot connect/, 'says why');
+});
