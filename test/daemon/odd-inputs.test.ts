@@ -27,3 +27,17 @@ t.test('h3lix demo --broker to a closed port exits 69 with the reason', async (t
   t.equal(r.code, 69, `exit 69 (unavailable), stderr: ${r.stderr.trim().split('\n').at(-1)}`);
   t.match(r.stderr, /BROKER_UNAVAILABLE|cannot connect/, 'says why');
 });
+
+t.test('a 0-byte h3lix.db is reported, not silently taken as a new store', async (t) => {
+  const { openStore } = await import('../../src/store/db.js');
+  const { capturedLogger } = await import('../fleet/fixtures.js');
+  const dir = t.testdir();
+  writeFileSync(join(dir, 'h3lix.db'), '');
+  const { logger, text } = capturedLogger();
+  const store = openStore({ dataDir: dir, logger });
+  store.close();
+  t.match(text(), /h3lix\.db is 0 bytes/, 'warned with the path');
+  const quiet = capturedLogger();
+  openStore({ dataDir: dir, logger: quiet.logger }).close();
+  t.notMatch(quiet.text(), /0 bytes/, 'a normal store opens without the warning');
+});
