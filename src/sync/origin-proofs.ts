@@ -113,7 +113,10 @@ export class OriginProofs {
       }
       const key = this.o.resolveKey(p.origin);
       if (!key) {
-        members.forEach((c) => drop('unknown-origin', c));
+        // Fleet mode: an origin without a valid certificate does not count. Open mode: no key known
+        // yet (its birth not seen) is the same as unsigned, which open mode accepts.
+        if (this.o.required) members.forEach((c) => drop('unknown-origin', c));
+        else accepted.push(...members);
         continue;
       }
       const hashes = members.map(contributionHash);
