@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'WIRE_REVOKED'
   | 'WIRE_CERT_EXPIRED'
   | 'WIRE_CHUNK'
+  | 'WIRE_ORIGIN_SIG'
   // storage
   | 'STORE_CORRUPT'
   | 'STORE_IO'

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, H3lixError } from '../errors.js';
@@ -8,14 +8,36 @@ import { configSchema, type H3lixConfig } from './schema.js';
 export const ENV_PREFIX = 'H3LIX_';
 
 /** Load, apply env overrides, and validate a YAML config file. Missing file: an error, not defaults. */
+/** Largest config file read; `--config /dev/zero` or a log file by mistake must not read forever. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): H3lixConfig {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readBounded(path, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof H3lixError) throw err;
     throw new H3lixError('CONFIG_NOT_FOUND', `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return parseConfigText(text, env, path);
+  return parseConfigText(bytes.toString('utf8'), env, path);
+}
+
+/** Read at most `max` bytes (works on devices and pipes, whose size is unknown). */
+function readBounded(path: string, max: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > max) throw new ConfigError('', `${path}: config file is larger than ${max} bytes`);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Parse YAML text into a validated config (defaults filled, env overrides applied). */

@@ -1,3 +1,4 @@
+import { H3lixError } from '../errors.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,7 +220,13 @@ export function scratchDir(): string {
 
 /** Duplicates: a separate client re-publishes ~25% of the raw delta envelopes it sees. */
 async function startDuplicator(url: string, fleet: string, rng: Rng, injected: { duplicates: number }): Promise<mqtt.MqttClient> {
-  const c = await mqtt.connectAsync(url, { clientId: `h3lix-demo-chaos-${process.pid}`, reconnectPeriod: 200 });
+  let c: mqtt.MqttClient;
+  try {
+    c = await mqtt.connectAsync(url, { clientId: `h3lix-demo-chaos-${process.pid}`, reconnectPeriod: 200, connectTimeout: 5000 });
+  } catch (err) {
+    // exit 69 (unavailable) with the reason, not a raw ECONNREFUSED stack (issue 9 section 8)
+    throw new H3lixError('BROKER_UNAVAILABLE', `cannot connect to the broker ${url}: ${(err as Error).message}`, { cause: err, retryable: true });
+  }
   c.on('message', (topic, payload) => {
     if (rng.next() < 0.25) {
       injected.duplicates++;

@@ -6,6 +6,8 @@ import { SEGMENT } from './codec.js';
 import { mayPublish, maySubscribe, rulesFor, type AclRules, type Principal } from './acl-policy.js';
 import type { RevocationSet } from './revocation.js';
 import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
+import { claimMayUseClientId, nodeMayUseClientId, provisionerMayUseClientId } from './client-ids.js';
+import { defencesOff, type Defence } from '../sync/defences.js';
 
 /**
  * Options for {@link createFleetBrokerAuth}.
@@ -15,6 +17,8 @@ import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tok
  * - `logger`: every refusal is logged at warn with its reason. Required.
  * - `maxProvisionBytes`: largest payload on provisioning topics. Default 16384.
  * - `maxPayloadBytes`: largest payload on any topic. Default 196608 (a 128 KB delta plus envelope).
+ * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`). Default: from
+ *   `H3LIX_TEST_DEFENCES_OFF`, normally empty.
  */
 export interface FleetBrokerAuthOptions {
   fleet: string;
@@ -24,13 +28,18 @@ export interface FleetBrokerAuthOptions {
   logger: Logger;
   maxProvisionBytes?: number;
   maxPayloadBytes?: number;
+  defencesOff?: ReadonlySet<Defence>;
 }
 
 export type FleetBrokerHooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
 
 export interface FleetBrokerAuth {
   hooks: FleetBrokerHooks;
-  /** Number of refusals by reason code (for tests and telemetry). */
+  /**
+   * Number of refusals by reason code (for tests and telemetry): `auth` (bad credentials),
+   * `client-id` (a client id that is not the authenticated principal's), `session-takeover` (a
+   * claim client naming a connected client's id), and the publish/subscribe reasons.
+   */
   refusals: Map<string, number>;
   /** Stop listening to the revocation set. */
   dispose(): void;
@@ -41,7 +50,7 @@ interface Session {
   rules: AclRules;
 }
 
-function authError(message: string, code: 4 | 5): AuthenticateError {
+function authError(message: string, code: 2 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
@@ -60,6 +69,8 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
   const provPrefix = `h3lix/v1/${o.fleet}/provision/`;
   const revocationTopic = `h3lix/v1/${o.fleet}/fleet/revocations`;
 
+  const off = o.defencesOff ?? defencesOff();
+  if (off.size > 0) o.logger.error({ defencesOff: [...off] }, 'TEST SWITCH: broker defences are OFF (H3LIX_TEST_DEFENCES_OFF); never run a board like this');
   const refuse = (reason: string, detail: Record<string, unknown>) => {
     refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
     o.logger.warn({ reason, ...detail }, `broker refused: ${reason}`);
@@ -84,6 +95,18 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
         if (o.revocations.isRevoked(cert.nodeId)) throw new Error(`node ${cert.nodeId} is revoked`);
         principal = { kind: 'node', nodeId: cert.nodeId };
       }
+      const idProblem = clientIdProblem(principal, clientId);
+      if (idProblem) {
+        refuse('client-id', { clientId: clientId.slice(0, 128), username: username.slice(0, 80), error: idProblem });
+        return done(authError(`not authorized: ${idProblem}`, 2), false);
+      }
+      // A claim client never displaces a connected client (its id is random; a collision is an attack).
+      // A node may displace only its own session (the half-open reconnect [MQTT-3.1.4-2] is for).
+      const existing = (client as Client & { broker?: { clients?: Record<string, Client> } }).broker?.clients?.[clientId];
+      if (existing && !existing.closed && principal.kind === 'claim' && !off.has('session-takeover')) {
+        refuse('session-takeover', { clientId, username: username.slice(0, 80) });
+        return done(authError(`not authorized: client id ${clientId} is connected`, 2), false);
+      }
       sessions.set(client, { principal, rules: rulesFor(o.fleet, principal) });
       if (principal.kind === 'node') {
         let set = byNode.get(principal.nodeId);
@@ -96,6 +119,14 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
       refuse('auth', { clientId, username: username?.slice(0, 80), error: describeError(err) });
       done(authError(`not authorized: ${describeError(err)}`, username && password ? 4 : 5), false);
     }
+  };
+
+  /** Why `clientId` may not be used by `p`, or undefined (client-ids.ts). */
+  const clientIdProblem = (p: Principal, clientId: string): string | undefined => {
+    if (off.has('client-id')) return undefined;
+    if (p.kind === 'node') return nodeMayUseClientId(o.fleet, p.nodeId, clientId) ? undefined : `node ${p.nodeId} may not use client id ${clientId.slice(0, 128)}`;
+    if (p.kind === 'claim') return claimMayUseClientId(clientId) ? undefined : `a claim client id must be a request id (r + 20 hex), got ${clientId.slice(0, 128)}`;
+    return provisionerMayUseClientId(o.fleet, clientId) ? undefined : `the provisioner may not use client id ${clientId.slice(0, 128)}`;
   };
 
   const authorizePublish: FleetBrokerHooks['authorizePublish'] = (client, packet, callback) => {

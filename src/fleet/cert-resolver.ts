@@ -1,3 +1,4 @@
+import { defencesOff } from '../sync/defences.js';
 import { WireError, describeError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -14,6 +15,8 @@ export type { KeyResolver };
  * - `revocations`: shared revocation set. Default: a new empty one (fed by `handleMessage`).
  * - `logger`: refusals at warn. Required.
  * - `maxCertsPerNode`: certificates kept per node (rotation overlap). Default 2.
+ * - `requireOriginSignatures`: relayed contributions must carry their origin's signature, and the
+ *   origin must resolve here. Default true (off only through the test switch `origin-sig`).
  */
 export interface CertificateKeyResolverOptions {
   fleet: string;
@@ -22,6 +25,7 @@ export interface CertificateKeyResolverOptions {
   revocations?: RevocationSet;
   logger: Logger;
   maxCertsPerNode?: number;
+  requireOriginSignatures?: boolean;
 }
 
 /**
@@ -33,11 +37,13 @@ export interface CertificateKeyResolverOptions {
  */
 export class CertificateKeyResolver implements LearningKeyResolver {
   readonly revocations: RevocationSet;
+  readonly requireOriginSignatures: boolean;
   private readonly certs = new Map<string, NodeCertificate[]>();
   private readonly root: string;
 
   constructor(private readonly o: CertificateKeyResolverOptions) {
     this.revocations = o.revocations ?? new RevocationSet(o.fleet, o.fleetPublicKey);
+    this.requireOriginSignatures = o.requireOriginSignatures ?? !defencesOff().has('origin-sig');
     this.root = `h3lix/v1/${o.fleet}/fleet/`;
   }
 

@@ -62,6 +62,10 @@ export interface NodeRecord {
   board: string;
   issuedAt: number;
   brokerPasswordHash: string;
+  /** base64 nonce of the request that produced this record (a replay of it changes nothing). */
+  nonce?: string;
+  /** Sealed secrets of that answer (JSON of base64 fields), re-sent unchanged to a retry of the same request. */
+  sealed?: string;
 }
 
 export interface PendingRecord {

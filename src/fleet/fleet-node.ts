@@ -43,6 +43,8 @@ export interface FleetTrust {
   resolver: CertificateKeyResolver;
   /** aedes hooks: claim clients, the provisioner and certified nodes can log in. */
   brokerHooks: FleetBrokerHooks;
+  /** The hooks' refusal counters by reason (`client-id`, `auth`, ...). */
+  brokerRefusals: ReadonlyMap<string, number>;
 }
 
 /**
@@ -56,7 +58,7 @@ export function prepareFleetTrust(o: { config: H3lixConfig; clock: Clock; logger
   const fleet = image.fleet.fleet;
   const resolver = new CertificateKeyResolver({ fleet, fleetPublicKey: image.fleetPublicKey, clock: o.clock, logger: moduleLogger(o.logger, 'fleet') });
   const auth = createFleetBrokerAuth({ fleet, fleetPublicKey: image.fleetPublicKey, revocations: resolver.revocations, clock: o.clock, logger: moduleLogger(o.logger, 'broker-auth') });
-  return { image, resolver, brokerHooks: auth.hooks };
+  return { image, resolver, brokerHooks: auth.hooks, brokerRefusals: auth.refusals };
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
@@ -108,6 +110,8 @@ export interface FleetNode {
   resolver: CertificateKeyResolver;
   /** aedes hooks for the embedded broker (`brokerHooks`). */
   brokerHooks: FleetBrokerHooks;
+  /** Refusals counted by those hooks, by reason. */
+  brokerRefusals: ReadonlyMap<string, number>;
   /** MQTT username/password; call again on every reconnect (token auth expires after 12 h). */
   brokerCredentials(): { username: string; password: string };
   /** Topics to subscribe in addition to the sync topics. */
@@ -166,6 +170,7 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
     brokerUrl,
     resolver,
     brokerHooks: trust.brokerHooks,
+    brokerRefusals: trust.brokerRefusals,
     get provisioned() {
       return provisioned;
     },

@@ -7,8 +7,15 @@ import type { FleetDir } from './fleet-dir.js';
  * mosquitto_passwd format and an `acl_file` built from the same rule table (acl-policy.ts).
  *
  * - Node writes use `pattern` lines with `%u` (username = node id), so one line covers every node.
- * - Claim clients (`claim-<batch>`) reach only `provision/request/%c` and `provision/response/%c`
- *   (`%c` = client id = claim request id): a claim holder cannot read another board's answer.
+ * - `use_username_as_clientid true`: Mosquitto replaces every client id with the username, so a
+ *   client id is bound to the credentials and nobody can displace a node's session by naming its
+ *   client id [MQTT-3.1.4-2] (issue 9 "client-id takeover"). The price: the boards of one batch
+ *   share the client id `claim-<batch>`, so they provision one at a time (a displaced board retries
+ *   with backoff), and a node has one connection (a second one with its username displaces the first).
+ * - Claim clients (`claim-<batch>`) reach only `provision/request/+` and `provision/response/+`: the
+ *   request id is in the topic, not the client id. Answers hold a public certificate, the fleet config
+ *   and the broker password sealed to the board's box key, so reading another board's answer reveals
+ *   no secret.
  * - Node reads are per-user `topic read` blocks, so a claim holder (whose key ships in every image)
  *   cannot read field traffic, and nobody can read another node's `cmd/<node>`.
  * - Revoked nodes and used-up or expired claims are left out of the password file: regenerate after
@@ -45,15 +52,22 @@ export function buildMosquittoAuth(fd: FleetDir, now: number): MosquittoAuthFile
 
   const provPw = fd.provisionerPassword();
   if (provPw) {
-    passwd.push(`provisioner:${mosquittoPasswordHash(provPw)}`);
-    acl.push('user provisioner');
-    for (const t of RULE_TEMPLATES.PROVISIONER_PUBLISH) acl.push(`topic write ${root}${t}`);
-    for (const t of RULE_TEMPLATES.PROVISIONER_SUBSCRIBE) acl.push(`topic read ${root}${t}`);
-    acl.push('');
+    // `operator` (the CLI) has the provisioner's rights and password but its own client id.
+    for (const user of ['provisioner', 'operator']) {
+      passwd.push(`${user}:${mosquittoPasswordHash(provPw)}`);
+      acl.push(`user ${user}`);
+      for (const t of RULE_TEMPLATES.PROVISIONER_PUBLISH) acl.push(`topic write ${root}${t}`);
+      for (const t of RULE_TEMPLATES.PROVISIONER_SUBSCRIBE) acl.push(`topic read ${root}${t}`);
+      acl.push('');
+    }
   }
   for (const c of fd.claimStates()) {
     if (c.uses >= c.maxUses || c.notAfter <= now) continue;
     passwd.push(`claim-${c.batch}:${c.brokerPasswordHash}`);
+    acl.push(`user claim-${c.batch}`);
+    for (const t of RULE_TEMPLATES.CLAIM_PUBLISH) acl.push(`topic write ${root}${sub(t, '+')}`);
+    for (const t of RULE_TEMPLATES.CLAIM_SUBSCRIBE) acl.push(`topic read ${root}${sub(t, '+')}`);
+    acl.push('');
   }
   for (const n of fd.nodes()) {
     if (revoked.has(n.nodeId) || n.notAfter <= now) continue;
@@ -62,15 +76,13 @@ export function buildMosquittoAuth(fd: FleetDir, now: number): MosquittoAuthFile
     for (const t of RULE_TEMPLATES.NODE_SUBSCRIBE) if (!t.includes('<self>')) acl.push(`topic read ${root}${t}`);
     acl.push('');
   }
-  acl.push('# every user: own topics by username (%u), provisioning by client id (%c)');
+  acl.push('# every user: own topics by username (%u = client id, use_username_as_clientid)');
   for (const t of RULE_TEMPLATES.NODE_PUBLISH) acl.push(`pattern write ${root}${sub(t, '%u')}`);
   for (const t of RULE_TEMPLATES.NODE_SUBSCRIBE) if (t.includes('<self>')) acl.push(`pattern read ${root}${sub(t, '%u')}`);
-  for (const t of RULE_TEMPLATES.CLAIM_PUBLISH) acl.push(`pattern write ${root}${sub(t, '%c')}`);
-  for (const t of RULE_TEMPLATES.CLAIM_SUBSCRIBE) acl.push(`pattern read ${root}${sub(t, '%c')}`);
   return {
     acl: acl.join('\n') + '\n',
     passwd: passwd.join('\n') + '\n',
-    conf: (aclPath, passwdPath) => ['allow_anonymous false', `password_file ${passwdPath}`, `acl_file ${aclPath}`],
+    conf: (aclPath, passwdPath) => ['allow_anonymous false', 'use_username_as_clientid true', `password_file ${passwdPath}`, `acl_file ${aclPath}`],
     users: passwd.length,
   };
 }

@@ -18,8 +18,21 @@ export interface ProvisionPolicy {
 }
 
 export type Decision =
-  | { kind: 'accept'; response: ProvisionResponse; record: NodeRecord; consumedBatch?: string }
-  | { kind: 'reject'; response: ProvisionResponse; code: string };
+  | { kind: 'accept'; response: ProvisionResponse; record: NodeRecord; consumedBatch?: string; replay?: boolean }
+  | { kind: 'reject'; response: ProvisionResponse; code: string }
+  /** Valid, but an operator must approve it (`fleet approve`): its batch holds a revoked node. */
+  | { kind: 'hold'; reason: string; batch: string };
+
+/** A request's timestamp may differ from the provisioner's clock by at most this (retries included). */
+export const REQUEST_WINDOW_MS = 15 * 60_000;
+
+/** Options of {@link decide}: `sentAt` the request's own timestamp; `approved` by an operator. */
+export interface DecideOptions {
+  sentAt?: number;
+  approved?: boolean;
+  /** Answer a request seen before (same nonce) unchanged. Default true; false only as a test switch. */
+  replayGuard?: boolean;
+}
 
 function reject(req: ProvisionRequest, code: string, reason: string): Decision {
   return { kind: 'reject', code, response: { requestId: req.requestId, nonce: req.nonce, status: 'rejected', reason: `${code}: ${reason}` } };
@@ -33,9 +46,21 @@ function reject(req: ProvisionRequest, code: string, reason: string): Decision {
  * and allow the board. A board re-asking with the same key (a lost response) gets a fresh certificate
  * without using up the claim again.
  */
-export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPolicy, now: number): Decision {
-  if (fd.revocations().revoked.some((r) => r.nodeId === req.nodeId)) return reject(req, 'REVOKED', `node ${req.nodeId} is revoked`);
+export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPolicy, now: number, opts: DecideOptions = {}): Decision {
+  const revoked = fd.revocations().revoked;
+  if (revoked.some((r) => r.nodeId === req.nodeId)) return reject(req, 'REVOKED', `node ${req.nodeId} is revoked`);
+  if (opts.sentAt !== undefined && Math.abs(now - opts.sentAt) > REQUEST_WINDOW_MS) {
+    return reject(req, 'STALE_REQUEST', `request sent ${new Date(opts.sentAt).toISOString()}, outside the ${REQUEST_WINDOW_MS / 60_000}-minute window (replay, or a board clock not yet set)`);
+  }
   const existing = fd.node(req.nodeId);
+  const nonce = Buffer.from(req.nonce).toString('base64');
+  if (opts.replayGuard !== false && existing?.nonce === nonce) {
+    // The request that produced the current record, again: a lost answer's retry or a replay. Either
+    // way the same answer goes out (same certificate, same sealed password): nothing rotates.
+    const response: ProvisionResponse = { requestId: req.requestId, nonce: req.nonce, status: 'accepted', cert: new Uint8Array(Buffer.from(existing.cert, 'base64')), config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config } };
+    if (existing.sealed) response.sealed = unpackSealed(existing.sealed);
+    return { kind: 'accept', response, record: existing, replay: true };
+  }
   let batch: string;
   let roles: string[];
   let consumedBatch: string | undefined;
@@ -65,6 +90,10 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     if (!again && state.uses >= Math.min(state.maxUses, claim.maxUses)) return reject(req, 'CLAIM_EXHAUSTED', `batch ${claim.batch} used ${state.uses} of ${claim.maxUses} times`);
     if (claim.boards.length > 0 && !claim.boards.includes(req.board)) return reject(req, 'BOARD_NOT_ALLOWED', `board ${req.board} not in the claim template`);
     if (policy.allowBoards.length > 0 && !policy.allowBoards.includes(req.board)) return reject(req, 'BOARD_NOT_ALLOWED', `board ${req.board} not in the fleet allow-list`);
+    // A stolen board keeps the batch claim and can make a new key: after any node of a batch is
+    // revoked, new nodes of that batch wait for an operator (`fleet approve`).
+    const revokedInBatch = revoked.find((r) => fd.node(r.nodeId)?.batch === claim.batch);
+    if (!again && !opts.approved && revokedInBatch) return { kind: 'hold', batch: claim.batch, reason: `batch ${claim.batch} holds revoked node ${revokedInBatch.nodeId}: new nodes of it need approval` };
     batch = claim.batch;
     roles = claim.roles;
     if (!again) consumedBatch = claim.batch;
@@ -84,6 +113,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     board: req.board,
     issuedAt: now,
     brokerPasswordHash: brokerPassword === undefined ? existing!.brokerPasswordHash : mosquittoPasswordHash(brokerPassword),
+    nonce,
   };
   const response: ProvisionResponse = {
     requestId: req.requestId,
@@ -92,12 +122,27 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     cert,
     config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config },
   };
-  if (brokerPassword !== undefined) response.sealed = sealSecrets({ brokerPassword }, req.boxKey);
+  if (brokerPassword !== undefined) {
+    response.sealed = sealSecrets({ brokerPassword }, req.boxKey);
+    record.sealed = packSealed(response.sealed);
+  } else if (existing?.sealed) record.sealed = existing.sealed;
   return consumedBatch ? { kind: 'accept', response, record, consumedBatch } : { kind: 'accept', response, record };
+}
+
+type Sealed = NonNullable<ProvisionResponse['sealed']>;
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const unb64 = (s: unknown) => new Uint8Array(Buffer.from(String(s), 'base64'));
+function packSealed(s: Sealed): string {
+  return JSON.stringify({ epk: b64(s.epk), nonce: b64(s.nonce), box: b64(s.box) });
+}
+function unpackSealed(text: string): Sealed {
+  const o = JSON.parse(text) as Record<string, unknown>;
+  return { epk: unb64(o.epk), nonce: unb64(o.nonce), box: unb64(o.box) };
 }
 
 /** Persist an accepted decision: claim counter first (never over-issue after a crash), then the node. */
 export function commitDecision(fd: FleetDir, d: Extract<Decision, { kind: 'accept' }>): void {
+  if (d.replay) return;
   if (d.consumedBatch) {
     const s = fd.claimState(d.consumedBatch);
     if (!s) throw new H3lixError('STORE_CORRUPT', `claim state of ${d.consumedBatch} vanished`);

@@ -6,6 +6,7 @@ import type { FleetDir, PendingRecord } from './fleet-dir.js';
 import { commitDecision, decide, type Decision, type ProvisionPolicy } from './provisioner-rules.js';
 import { decodeProvisionRequest, encodeProvisionResponse, type ProvisionRequest } from './provision-protocol.js';
 import { makeProvisionerToken } from './tokens.js';
+import { defencesOff, type Defence } from '../sync/defences.js';
 
 /**
  * Options for {@link Provisioner}.
@@ -27,6 +28,8 @@ export interface ProvisionerOptions {
   pollMs?: number;
   clock: Clock;
   logger: Logger;
+  /** Test-only switches (`provision-replay`: no timestamp window). Default from H3LIX_TEST_DEFENCES_OFF. */
+  defencesOff?: ReadonlySet<Defence>;
 }
 
 export interface ProvisionerStats {
@@ -34,11 +37,13 @@ export interface ProvisionerStats {
   rejected: number;
   malformed: number;
   pending: number;
+  /** Requests answered again unchanged (same nonce as the request behind the node's record). */
+  replayed: number;
 }
 
 /** `h3lix fleet serve`: answers provisioning requests on `h3lix/v1/<fleet>/provision/request/+`. */
 export class Provisioner {
-  readonly stats: ProvisionerStats = { accepted: 0, rejected: 0, malformed: 0, pending: 0 };
+  readonly stats: ProvisionerStats = { accepted: 0, rejected: 0, malformed: 0, pending: 0, replayed: 0 };
   private client: MqttClient | undefined;
   private timer: TimerHandle | undefined;
   private seq = 0;
@@ -91,7 +96,8 @@ export class Provisioner {
         if (p.decision === 'rejected') {
           this.answer(request, { kind: 'reject', code: 'REJECTED_BY_OPERATOR', response: { requestId: request.requestId, nonce: request.nonce, status: 'rejected', reason: `PROVISION_REJECTED: ${p.reason ?? 'rejected by operator'}` } });
         } else {
-          this.answer(request, decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now()));
+          const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), { approved: true });
+          if (d.kind !== 'hold') this.answer(request, d);
         }
       } catch (err) {
         this.o.logger.warn({ requestId: p.requestId, error: describeError(err) }, 'pending request unusable; dropped');
@@ -104,8 +110,11 @@ export class Provisioner {
   private onMessage(topic: string, payload: Uint8Array): void {
     const requestIdFromTopic = topic.slice(`${this.root}provision/request/`.length);
     let request: ProvisionRequest;
+    let sentAt: number;
     try {
-      request = decodeProvisionRequest(payload, this.o.fleetDir.fleet).request;
+      const decoded = decodeProvisionRequest(payload, this.o.fleetDir.fleet);
+      request = decoded.request;
+      sentAt = decoded.msg.ts;
       if (request.requestId !== requestIdFromTopic) throw new H3lixError('CLAIM_INVALID', `request id ${request.requestId} does not match topic ${requestIdFromTopic}`);
     } catch (err) {
       this.stats.malformed++;
@@ -113,9 +122,11 @@ export class Provisioner {
       return;
     }
     try {
-      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now());
-      if (d.kind === 'accept' && this.o.manual && !request.renew && !this.o.fleetDir.node(request.nodeId)) {
-        const rec: PendingRecord = { requestId: request.requestId, receivedAt: this.o.clock.now(), request: Buffer.from(payload).toString('base64'), nodeId: request.nodeId, batch: d.record.batch, board: request.board };
+      const off = this.o.defencesOff ?? defencesOff();
+      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), off.has('provision-replay') ? { replayGuard: false } : { sentAt });
+      if (d.kind === 'hold' || (d.kind === 'accept' && this.o.manual && !request.renew && !this.o.fleetDir.node(request.nodeId))) {
+        if (d.kind === 'hold') this.o.logger.warn({ requestId: request.requestId, nodeId: request.nodeId, reason: d.reason }, 'provisioning request held for approval');
+        const rec: PendingRecord = { requestId: request.requestId, receivedAt: this.o.clock.now(), request: Buffer.from(payload).toString('base64'), nodeId: request.nodeId, batch: d.kind === 'hold' ? d.batch : d.record.batch, board: request.board };
         this.o.fleetDir.savePending(rec);
         this.stats.pending++;
         this.o.logger.info({ requestId: request.requestId, nodeId: request.nodeId, board: request.board }, 'provisioning request awaits approval');
@@ -127,9 +138,12 @@ export class Provisioner {
     }
   }
 
-  private answer(request: ProvisionRequest, d: Decision): void {
+  private answer(request: ProvisionRequest, d: Exclude<Decision, { kind: 'hold' }>): void {
     const fd = this.o.fleetDir;
-    if (d.kind === 'accept') {
+    if (d.kind === 'accept' && d.replay) {
+      this.stats.replayed++;
+      this.o.logger.warn({ nodeId: request.nodeId, requestId: request.requestId }, 'provisioning request seen before: the same answer again, nothing rotated');
+    } else if (d.kind === 'accept') {
       commitDecision(fd, d);
       this.stats.accepted++;
       this.o.logger.info({ nodeId: request.nodeId, board: request.board, batch: d.record.batch, serial: d.record.serial, renew: request.renew }, 'provisioned');

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { H3lixError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -134,6 +134,10 @@ export function openStore(options: StoreOptions): Store {
   let schemaVersion: number;
   try {
     const fresh = !ro && !existsSync(path);
+    if (!ro && !fresh && statSync(path).size === 0) {
+      // SQLite takes a 0-byte file as a new database: say so, the previous state is gone (issue 9 section 8).
+      logger.warn({ path }, `${path} is 0 bytes (truncated?): starting an empty store; the field, outbox and sync state it held are lost and will be re-learned from peers`);
+    }
     db = new Database(path, { readonly: ro, fileMustExist: ro });
     // Field state is not secret, but nothing in the data directory needs to be readable by others.
     if (fresh) chmodSync(path, 0o600);

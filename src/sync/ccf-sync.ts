@@ -9,7 +9,8 @@ import { ENVELOPE_OVERHEAD_BYTES } from '../ccf/limits.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { AntiEntropy } from './anti-entropy.js';
-import { decodeSyncDelta, encodeSyncDelta } from './delta-wire.js';
+import { decodeSyncDelta, encodeSyncDelta, type SyncDelta } from './delta-wire.js';
+import { OriginProofs } from './origin-proofs.js';
 import type { KeyResolver, LearningKeyResolver } from './key-resolver.js';
 import { decodePresence, presenceKey } from './presence.js';
 import { SyncVector, type CoverageRanges } from './sync-vector.js';
@@ -44,6 +45,8 @@ export interface SyncCounters {
   digestsSent: number;
   wantsSent: number;
   bytesEnqueued: number;
+  /** Sync-state saves that failed (STORE_IO); the daemon kept running. */
+  stateSaveFailures: number;
 }
 
 /**
@@ -95,11 +98,13 @@ export interface CcfSyncOptions {
  * receive path. Bad input is counted per WireError code and never throws out of the handler.
  */
 export class CcfSync {
-  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0 };
+  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0, stateSaveFailures: 0 };
   readonly topics: Topics;
   readonly sync = new SyncVector();
   private readonly o: CcfSyncOptions;
   private readonly ae: AntiEntropy;
+  /** Origin batch signatures of every contribution held (per-origin authenticity, origin-proofs.ts). */
+  readonly originProofs: OriginProofs;
   private lastPublished = 0;
   private deltaTimer: TimerHandle | undefined;
   private digestTimer: TimerHandle | undefined;
@@ -120,6 +125,7 @@ export class CcfSync {
   constructor(o: CcfSyncOptions) {
     this.o = o;
     this.topics = fleetTopics(o.fleet);
+    this.originProofs = new OriginProofs({ fleet: o.fleet, self: o.nodeId, signer: o.signer, resolveKey: (origin) => o.keys.resolve(origin), required: o.keys.requireOriginSignatures === true });
     this.ae = new AntiEntropy({
       self: o.nodeId,
       clock: o.clock,
@@ -223,8 +229,18 @@ export class CcfSync {
     this.armDigest();
   }
 
+  /**
+   * Persist the sync vector and the publish mark. Called from timers, so it never throws: on a store
+   * failure (disk full: STORE_IO) the daemon keeps serving, counts `stateSaveFailures` and saves again
+   * on the next change (the state is idempotent: an old vector only repeats anti-entropy work).
+   */
   private saveState(): void {
-    this.o.state?.save({ sync: this.sync.snapshot(), lastPublished: this.lastPublished });
+    try {
+      this.o.state?.save({ sync: this.sync.snapshot(), lastPublished: this.lastPublished });
+    } catch (err) {
+      this.counters.stateSaveFailures++;
+      this.o.logger?.error({ err: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code }, 'sync state not saved (disk full?); kept in memory, saved again on the next change');
+    }
   }
 
   private armDelta(): void {
@@ -275,7 +291,9 @@ export class CcfSync {
   private sendDeltas(cs: Contribution[], base: VersionVector, upto: VersionVector): void {
     const q = this.o.quantization ?? 'int8';
     const budget = (this.o.maxMessageBytes ?? 131072) - ENVELOPE_OVERHEAD_BYTES;
-    for (const batch of planBatches(cs, base, upto, budget, (d) => encodeSyncDelta(d, q).length)) {
+    const size = (d: SyncDelta) => encodeSyncDelta(d, q).length + this.originProofs.estimateBytes(d.contributions);
+    for (const batch of planBatches(cs, base, upto, budget, size)) {
+      batch.proofs = this.originProofs.proofsFor(batch.contributions);
       this.enqueue('delta', this.topics.delta(this.o.nodeId), encodeSyncDelta(batch, q), false);
       this.counters.deltasSent++;
       this.ae.onCoverage(batch.cover);
@@ -330,10 +348,17 @@ export class CcfSync {
       this.counters.accepted++;
       if (t.kind === 'delta') {
         const d = decodeSyncDelta(env.body);
-        const changed = this.o.field.merge(d.contributions);
+        const checked = this.originProofs.check(d.contributions, d.proofs);
+        const cover = { ...d.cover };
+        for (const [why, list] of checked.dropped) {
+          // A dropped contribution leaves a gap: its origin's range must not advance the sync vector.
+          for (const c of list) delete cover[c.origin];
+          this.reject(new WireError('WIRE_ORIGIN_SIG', `${list.length} contribution(s) dropped (${why}), first ${list[0]!.origin}/${list[0]!.key} v${list[0]!.version}, relayed by ${env.from}`), topic);
+        }
+        const changed = this.o.field.merge(checked.accepted);
         this.counters.applied += changed.length;
-        const advanced = this.sync.cover(d.cover);
-        this.ae.onCoverage(d.cover);
+        const advanced = this.sync.cover(cover);
+        this.ae.onCoverage(cover);
         if (advanced.length) this.ae.touch();
         if (advanced.length && !changed.length) {
           this.saveState();

@@ -4,10 +4,13 @@ import { decodeDeltaBody, encodeDeltaBody, type DeltaLimits } from '../ccf/codec
 import { isSafeIntAtLeast, nameProblem } from '../ccf/limits.js';
 import type { Contribution, Quantization } from '../ccf/types.js';
 import type { CoverageRanges } from './sync-vector.js';
+import { readOriginProofs, writeOriginProofs, type OriginProof } from '../ccf/codec/origin-proof.js';
 
 /**
  * Body of a `delta` envelope on `ccf/delta/<node>` (DESIGN section 7), canonical CBOR map:
- *   { cover: [[origin, base, upto], ...] (sorted by origin), delta: <delta body bytes> }
+ *   { cover: [[origin, base, upto], ...] (sorted by origin), delta: <delta body bytes>, osig?: [...] }
+ * `osig` (optional; required by receivers in fleet mode) holds the origins' batch signatures
+ * (src/ccf/codec/origin-proof.ts); a delta without it decodes as before.
  * `delta` is the CCF delta body (src/ccf/codec/delta-body.ts: quantized vectors, deflate-raw).
  * `cover` says: for each listed origin, this message carries every contribution the sender holds with
  * version in (base, upto]. Receivers use it to advance their sync vector only across contiguous
@@ -16,6 +19,8 @@ import type { CoverageRanges } from './sync-vector.js';
 export interface SyncDelta {
   cover: CoverageRanges;
   contributions: Contribution[];
+  /** Origin signatures over the contributions (origin-proof.ts); absent = unsigned (open mode). */
+  proofs?: OriginProof[];
 }
 
 /** Most coverage entries in one delta. */
@@ -24,8 +29,9 @@ export const MAX_COVER_ENTRIES = 65536;
 export function encodeSyncDelta(d: SyncDelta, quantization: Quantization): Uint8Array {
   const body = encodeDeltaBody(d.contributions, { quantization });
   const origins = Object.keys(d.cover).sort();
-  const w = new CborWriter(body.length + 32 + origins.length * 32);
-  w.head(5, 2);
+  const proofs = d.proofs?.length ? d.proofs : undefined;
+  const w = new CborWriter(body.length + 32 + origins.length * 32 + (proofs ? proofs.length * 96 : 0));
+  w.head(5, proofs ? 3 : 2);
   w.text('cover');
   w.head(4, origins.length);
   for (const o of origins) {
@@ -37,6 +43,10 @@ export function encodeSyncDelta(d: SyncDelta, quantization: Quantization): Uint8
   }
   w.text('delta');
   w.bytes(body);
+  if (proofs) {
+    w.text('osig');
+    writeOriginProofs(w, proofs);
+  }
   return w.finish();
 }
 
@@ -44,14 +54,15 @@ export function encodeSyncDelta(d: SyncDelta, quantization: Quantization): Uint8
 export function decodeSyncDelta(bytes: Uint8Array, limits: DeltaLimits = {}): SyncDelta {
   let m;
   try {
-    m = decodeCbor(bytes, { maxDepth: 3 });
+    m = decodeCbor(bytes, { maxDepth: 4 });
   } catch (err) {
     if (err instanceof WireError) throw err;
     throw new WireError('WIRE_MALFORMED', `delta could not be decoded: ${(err as Error).message}`, { cause: err });
   }
   if (!isDecodedMap(m)) throw new WireError('WIRE_TYPE', 'delta body must be a CBOR map');
   const keys = Object.keys(m);
-  if (keys.length !== 2 || !('cover' in m) || !('delta' in m)) throw new WireError('WIRE_TYPE', `delta body must have exactly the fields cover, delta (got ${keys.join(', ')})`);
+  const signed = keys.length === 3 && 'osig' in m;
+  if ((keys.length !== 2 && !signed) || !('cover' in m) || !('delta' in m)) throw new WireError('WIRE_TYPE', `delta body must have the fields cover, delta and optionally osig (got ${keys.join(', ')})`);
   const cov = m.cover;
   if (!Array.isArray(cov)) throw new WireError('WIRE_TYPE', 'delta cover must be an array');
   if (cov.length > MAX_COVER_ENTRIES) throw new WireError('WIRE_OVERSIZE', `delta cover has ${cov.length} entries, limit ${MAX_COVER_ENTRIES}`);
@@ -75,5 +86,6 @@ export function decodeSyncDelta(bytes: Uint8Array, limits: DeltaLimits = {}): Sy
       throw new WireError('WIRE_TYPE', `delta carries ${c.origin}/${c.key} v${c.version} outside its cover`);
     }
   }
-  return { cover, contributions };
+  if (!signed) return { cover, contributions };
+  return { cover, contributions, proofs: readOriginProofs(m.osig!, contributions.length) };
 }

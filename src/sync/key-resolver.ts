@@ -8,6 +8,11 @@ import type { Logger } from '../util/logger.js';
  */
 export interface KeyResolver {
   resolve(from: string): Uint8Array | undefined;
+  /**
+   * True when every relayed contribution must carry a valid signature of its origin (fleet mode:
+   * the origin holds a valid, unrevoked certificate). Default false: unsigned contributions pass.
+   */
+  readonly requireOriginSignatures?: boolean;
 }
 
 /** A resolver that can also learn keys from presence (birth) messages. */

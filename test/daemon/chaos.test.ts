@@ -245,7 +245,8 @@ t.test('chaos: garbage on every subscribed topic never crashes the daemon nor lo
     await evil.publishAsync(topic, payloadFor(topic), { qos: 1, retain: true });
   }
   // 2. Huge payloads, just below and above the sync limit (sync.maxMessageBytes 131072).
-  for (const n of [131072, 131072 + 512, 1 << 20]) {
+  // (1 MiB is now cut by the embedded broker's 256 KiB packet limit before A sees it: test/sync/broker-limits.test.ts)
+  for (const n of [131072, 131072 + 512, 200_000]) {
     for (const topic of [`${root}ccf/delta/evil`, `${root}state/evil`, `${root}obs/${A.nodeId}`, `${root}fleet/revocations`, `${root}cmd/${A.nodeId}`, `${root}fleet/certs/evil`]) {
       await evil.publishAsync(topic, bytes(n), { qos: 1 });
     }

@@ -112,7 +112,7 @@ t.test('manual approval, revoke and signed commands through the CLI', async (t) 
   t.notOk(watcher, 'manual mode: an unapproved board times out');
   const rev = await cli(['fleet', 'revoke', aId, '--fleet-dir', fd.dir, '--broker', sb.broker.url, '--reason', 'stolen']);
   t.equal(rev.code, 0, rev.stderr);
-  const listener = await mqtt.connectAsync(sb.broker.url, { clientId: 'rev-listener', username: 'provisioner', password: (await import('../../src/fleet/tokens.js')).makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000), reconnectPeriod: 0 });
+  const listener = await mqtt.connectAsync(sb.broker.url, { clientId: 'h3lix-operator-rev-listener', username: 'provisioner', password: (await import('../../src/fleet/tokens.js')).makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000), reconnectPeriod: 0 });
   t.teardown(() => listener.endAsync(true));
   listener.on('message', (topic, payload) => resolver.handleMessage(topic, new Uint8Array(payload)));
   await listener.subscribeAsync(`h3lix/v1/f1/fleet/revocations`, { qos: 1 });

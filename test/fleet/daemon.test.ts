@@ -68,7 +68,7 @@ t.test('three fleet-mode daemons provision, sync deltas, and drop a revoked node
 
   // A command through the inbound filter, with the reply on the transport.
   const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
-  const op = await mqtt.connectAsync(sb.broker.url, { clientId: 'op', username: 'provisioner', password: makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000), reconnectPeriod: 0 });
+  const op = await mqtt.connectAsync(sb.broker.url, { clientId: 'h3lix-operator-op', username: 'provisioner', password: makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000), reconnectPeriod: 0 });
   t.teardown(() => op.endAsync(true));
   const replies: Buffer[] = [];
   op.on('message', (_topic, p) => replies.push(p));

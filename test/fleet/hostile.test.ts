@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
 import { capturedLogger, makeFleet, provisionOne, startProvisioner, startSecureBroker, until, type Board } from './fixtures.js';
@@ -71,14 +72,17 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   for (let i = 0; i < 3; i++) boards.push(await provisionOne(fd, join(dir, `b${i}`), url, logger));
   const [victim, attacker, other] = boards as [Board, Board, Board];
   const auth = (b: Board) => nodeBrokerAuth(b.identity, b.result.credentials, 'token', Date.now());
+  /** A client id the broker binds to node `b` (client-ids.ts), and a request id for a claim client. */
+  const cid = (b: Board, suffix: string) => `h3lix-${fd.fleet}-${b.identity.nodeId}-${suffix}`;
+  const rid = (label: string) => `r${createHash('sha256').update(label).digest('hex').slice(0, 20)}`;
   const connect = (opts: mqtt.IClientOptions) => mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 2000, ...opts });
   /** Wait until the broker counted one more refusal for `reason` (false after 2 s). */
   const counted = (reason: string, before: number) => until(() => refusals(reason) > before, 2000, reason).then(() => true, () => false);
-  const refusedConnect = async (opts: mqtt.IClientOptions) => {
-    const before = refusals('auth');
+  const refusedConnect = async (opts: mqtt.IClientOptions, reason = 'auth') => {
+    const before = refusals(reason);
     const c = await connect(opts).catch((err: Error) => err);
     if (!(c instanceof Error)) await c.endAsync(true);
-    return c instanceof Error && (await counted('auth', before));
+    return c instanceof Error && (await counted(reason, before));
   };
   /** Publish from a fresh connection; the broker closes it on a refused publish [MQTT-3.3.5-2]. */
   const violate = async (opts: mqtt.IClientOptions, topic: string, payload: Uint8Array, reason = 'publish outside own topics') => {
@@ -98,7 +102,7 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   const replay = new ReplayGuard();
   const accepted: string[] = [];
   const fieldRejects: string[] = [];
-  const observer = await connect({ clientId: 'observer', ...auth(other) });
+  const observer = await connect({ clientId: cid(other, 'observer'), ...auth(other) });
   t.teardown(() => observer.endAsync(true));
   observer.on('message', (topic, payload) => {
     const bytes = new Uint8Array(payload);
@@ -142,10 +146,20 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   const image = readBoardImage(fd.path('image', 'b1'));
   const claimBytes = new Uint8Array(Buffer.from(image.claim.claim, 'base64'));
   const claimSigner = createSigner({ seed: new Uint8Array(Buffer.from(image.claim.claimSeed, 'base64')), publicKey: new Uint8Array(0) });
-  attack('claim token bound to another client id', 'broker auth', await refusedConnect({ clientId: 'rOther', username: 'claim-b1', password: makeClaimToken('rMine', claimBytes, claimSigner, Date.now() + 60_000) }));
+  attack('claim token bound to another client id', 'broker auth', await refusedConnect({ clientId: rid('rOther'), username: 'claim-b1', password: makeClaimToken(rid('rMine'), claimBytes, claimSigner, Date.now() + 60_000) }));
+
+  // --- client-id takeover (issue 9): the victim's session must survive ---
+  const victimSession = await connect({ clientId: `h3lix-${fd.fleet}-${victim.identity.nodeId}`, ...auth(victim) });
+  t.teardown(() => victimSession.endAsync(true));
+  let victimDropped = 0;
+  victimSession.on('close', () => victimDropped++);
+  const takeover = async (opts: mqtt.IClientOptions) => (await refusedConnect(opts, 'client-id')) && victimSession.connected && victimDropped === 0;
+  attack("claim holder connects with a node's client id", 'broker auth (client-id)', await takeover({ clientId: `h3lix-${fd.fleet}-${victim.identity.nodeId}`, username: 'claim-b1', password: makeClaimToken(`h3lix-${fd.fleet}-${victim.identity.nodeId}`, claimBytes, claimSigner, Date.now() + 60_000) }));
+  attack("node connects with another node's client id", 'broker auth (client-id)', await takeover({ clientId: `h3lix-${fd.fleet}-${victim.identity.nodeId}`, ...auth(attacker) }));
+  attack("node connects with another node's renewal client id", 'broker auth (client-id)', await takeover({ clientId: victim.identity.nodeId, ...auth(attacker) }));
 
   // --- broker authorization (mqtt.js) ---
-  const atkOpts = (id: string) => ({ clientId: id, ...auth(attacker) });
+  const atkOpts = (id: string) => ({ clientId: cid(attacker, id), ...auth(attacker) });
   attack('publish on another node\'s delta topic (mqtt.js)', 'broker ACL (connection closed)', await violate(atkOpts('atk1'), `${root}ccf/delta/${victim.identity.nodeId}`, delta(attacker, victim.identity.nodeId, 1)));
   attack('publish a command to another node', 'broker ACL (connection closed)', await violate(atkOpts('atk2'), `${root}cmd/${victim.identity.nodeId}`, new Uint8Array([1])));
   attack('publish a revocation list as a node', 'broker ACL (connection closed)', await violate(atkOpts('atk3'), `${root}fleet/revocations`, new Uint8Array([1])));
@@ -155,33 +169,33 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
       (g) => g.map((x) => x.qos),
       (err: { packet?: { granted?: number[] } }) => err.packet?.granted ?? filters.map(() => 128),
     );
-  const atk = await connect({ clientId: 'atk', ...auth(attacker) });
+  const atk = await connect({ clientId: cid(attacker, 'atk'), ...auth(attacker) });
   t.teardown(() => atk.endAsync(true));
   const spyGrants = await grants(atk, [`${root}cmd/${victim.identity.nodeId}`, `${root}#`, `${root}cmd/+`]);
   attack('subscribe to another node\'s command topic (mqtt.js)', 'broker ACL (SUBACK 0x80)', spyGrants[0] === 128);
   attack('subscribe to the whole fleet tree', 'broker ACL (SUBACK 0x80)', spyGrants[1] === 128);
   attack('subscribe to every node\'s command topic (cmd/+)', 'broker ACL (SUBACK 0x80)', spyGrants[2] === 128);
-  const claimOpts = (id: string) => ({ clientId: id, username: 'claim-b1', password: makeClaimToken(id, claimBytes, claimSigner, Date.now() + 60_000) });
+  const claimOpts = (label: string) => ({ clientId: rid(label), username: 'claim-b1', password: makeClaimToken(rid(label), claimBytes, claimSigner, Date.now() + 60_000) });
   const claimClient = await connect(claimOpts('rClaimAtk'));
   t.teardown(() => claimClient.endAsync(true));
   const claimSub = await grants(claimClient, [`${root}ccf/delta/+`, `${root}provision/response/+`]);
   attack('claim holder reads field traffic', 'broker ACL (SUBACK 0x80)', claimSub[0] === 128);
   attack('claim holder reads other boards\' provisioning answers', 'broker ACL (SUBACK 0x80)', claimSub[1] === 128);
-  attack('claim holder publishes a delta', 'broker ACL (connection closed)', await violate(claimOpts('rC1'), `${root}ccf/delta/rC1`, new Uint8Array([1])));
-  attack('claim holder publishes a forged provisioning answer', 'broker ACL (connection closed)', await violate(claimOpts('rC2'), `${root}provision/response/rC2`, new Uint8Array([1])));
-  attack('oversized provisioning request (20 KB)', 'broker size limit (connection closed)', await violate(claimOpts('rC3'), `${root}provision/request/rC3`, new Uint8Array(20_000).fill(7), 'oversized payload'));
+  attack('claim holder publishes a delta', 'broker ACL (connection closed)', await violate(claimOpts('rC1'), `${root}ccf/delta/${rid('rC1')}`, new Uint8Array([1])));
+  attack('claim holder publishes a forged provisioning answer', 'broker ACL (connection closed)', await violate(claimOpts('rC2'), `${root}provision/response/${rid('rC2')}`, new Uint8Array([1])));
+  attack('oversized provisioning request (20 KB)', 'broker size limit (connection closed)', await violate(claimOpts('rC3'), `${root}provision/request/${rid('rC3')}`, new Uint8Array(20_000).fill(7), 'oversized payload'));
   const malformedBefore = prov.stats.malformed;
-  await claimClient.publishAsync(`${root}provision/request/rClaimAtk`, Buffer.alloc(10_000, 0xa1), { qos: 1 });
+  await claimClient.publishAsync(`${root}provision/request/${rid('rClaimAtk')}`, Buffer.alloc(10_000, 0xa1), { qos: 1 });
   await until(() => prov.stats.malformed === malformedBefore + 1, 2000, 'provisioner refusal');
   attack('oversized provisioning request under the broker limit (10 KB)', 'provisioner (WIRE_OVERSIZE)', /WIRE_OVERSIZE/.test(cap.text()));
 
   if (haveClients) {
     const a = auth(attacker);
     const beforePub = refusals('publish outside own topics');
-    const r = await run(PUB, ['-h', '127.0.0.1', '-p', String(sb.broker.port), '-i', 'atkcli', '-u', a.username, '-P', a.password, '-t', `${root}ccf/delta/${victim.identity.nodeId}`, '-s', '-q', '1'], delta(attacker, victim.identity.nodeId, 2));
+    const r = await run(PUB, ['-h', '127.0.0.1', '-p', String(sb.broker.port), '-i', cid(attacker, 'cli'), '-u', a.username, '-P', a.password, '-t', `${root}ccf/delta/${victim.identity.nodeId}`, '-s', '-q', '1'], delta(attacker, victim.identity.nodeId, 2));
     attack('publish on another node\'s delta topic (mosquitto_pub)', 'broker ACL', r.status !== null && (await counted('publish outside own topics', beforePub)));
     const beforeSub = refusals('subscribe outside allowed topics');
-    const s = await run(SUB, ['-h', '127.0.0.1', '-p', String(sb.broker.port), '-i', 'atkcli2', '-u', a.username, '-P', a.password, '-t', `${root}cmd/${victim.identity.nodeId}`, '-C', '1', '-W', '1']);
+    const s = await run(SUB, ['-h', '127.0.0.1', '-p', String(sb.broker.port), '-i', cid(attacker, 'cli2'), '-u', a.username, '-P', a.password, '-t', `${root}cmd/${victim.identity.nodeId}`, '-C', '1', '-W', '1']);
     attack(`subscribe to another node's command topic (mosquitto_sub: exit ${s.status}, ${JSON.stringify((s.stderr + s.stdout).trim())})`, 'broker ACL (SUBACK 0x80)', /denied/.test(s.stdout + s.stderr) && !s.stdout.includes('\u0000') && refusals('subscribe outside allowed topics') > beforeSub);
   }
 
@@ -230,11 +244,13 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   attack('envelope from a node whose certificate expired', 'resolver (WIRE_CERT_EXPIRED)', expiredErr === 'WIRE_CERT_EXPIRED');
 
   // --- provisioning abuse ---
-  const fresh = async (claim: Uint8Array, signer: typeof claimSigner, mutate?: (r: Parameters<typeof encodeProvisionRequest>[0]) => void) => {
-    const id = generateKeyPair();
+  let lastRequest: Uint8Array = new Uint8Array(0);
+  let lastRequestId = '';
+  const fresh = async (claim: Uint8Array, signer: typeof claimSigner, mutate?: (r: Parameters<typeof encodeProvisionRequest>[0]) => void, key = generateKeyPair(), replayOf?: { id: string; bytes: Uint8Array }) => {
+    const id = key;
     const box = nacl.box.keyPair();
     const nodeId = nodeIdFromPublicKey(id.publicKey);
-    const requestId = `r${Math.random().toString(16).slice(2, 12)}`;
+    const requestId = replayOf?.id ?? `r${randomBytes(10).toString('hex')}`;
     const nonce = nacl.randomBytes(16);
     const req = { nodeId, requestId, publicKey: id.publicKey, boxKey: box.publicKey, board: 'rpi-4', versions: {}, nonce, claim, claimSig: signer.sign(claimBinding(nodeId, requestId, nonce, id.publicKey, box.publicKey)), renew: false };
     mutate?.(req);
@@ -242,19 +258,28 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
     try {
       const answer = new Promise<string>((resolve) => c.on('message', (_t, p) => resolve(decodeProvisionResponse(new Uint8Array(p), fd.fleet, fd.fleetPublicKey).reason ?? 'accepted')));
       await c.subscribeAsync(`${root}provision/response/${requestId}`, { qos: 1 });
-      await c.publishAsync(`${root}provision/request/${requestId}`, Buffer.from(encodeProvisionRequest(req, fd.fleet, createSigner(id), Date.now())), { qos: 1 });
+      const bytes = replayOf?.bytes ?? encodeProvisionRequest(req, fd.fleet, createSigner(id), Date.now());
+      lastRequest = bytes;
+      lastRequestId = requestId;
+      await c.publishAsync(`${root}provision/request/${requestId}`, Buffer.from(bytes), { qos: 1 });
       return await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('no answer'), 1000))]);
     } finally {
       await c.endAsync(true);
     }
   };
-  t.equal(await fresh(claimBytes, claimSigner), 'accepted', 'the fourth board still fits the claim');
+  const fourthKey = generateKeyPair();
+  t.equal(await fresh(claimBytes, claimSigner, undefined, fourthKey), 'accepted', 'the fourth board still fits the claim');
+  const fourthId = nodeIdFromPublicKey(fourthKey.publicKey);
+  const liveHash = fd.node(fourthId)!.brokerPasswordHash;
+  const replayedBefore = prov.stats.replayed;
+  const replayAnswer = await fresh(claimBytes, claimSigner, undefined, fourthKey, { id: lastRequestId, bytes: lastRequest });
+  attack('captured provisioning request replayed', 'provisioner (same nonce: same answer, nothing rotated)', replayAnswer === 'accepted' && prov.stats.replayed === replayedBefore + 1 && fd.node(fourthId)!.brokerPasswordHash === liveHash);
   attack('claim used past its limit', 'provisioner (CLAIM_EXHAUSTED)', /CLAIM_EXHAUSTED/.test(await fresh(claimBytes, claimSigner)));
   addBatch(fd, { name: 'old', uses: 10, expiresDays: 1 }, Date.now() - 2 * 86_400_000);
   const oldImage = readBoardImage(fd.path('image', 'old'));
   const oldSigner = createSigner({ seed: new Uint8Array(Buffer.from(oldImage.claim.claimSeed, 'base64')), publicKey: new Uint8Array(0) });
   attack('claim after its expiry', 'provisioner (CLAIM_EXPIRED)', /CLAIM_EXPIRED/.test(await fresh(new Uint8Array(Buffer.from(oldImage.claim.claim, 'base64')), oldSigner)));
-  attack('expired claim at the broker', 'broker auth', await refusedConnect({ clientId: 'rOld', username: 'claim-old', password: makeClaimToken('rOld', new Uint8Array(Buffer.from(oldImage.claim.claim, 'base64')), oldSigner, Date.now() + 60_000) }));
+  attack('expired claim at the broker', 'broker auth', await refusedConnect({ clientId: rid('rOld'), username: 'claim-old', password: makeClaimToken(rid('rOld'), new Uint8Array(Buffer.from(oldImage.claim.claim, 'base64')), oldSigner, Date.now() + 60_000) }));
   const rogueClaim = issueClaim({ fleet: fd.fleet, batch: 'b1', claimKey: rogue.publicKey, maxUses: 1000, issuedAt: Date.now(), notAfter: Date.now() + 1e9, boards: [], roles: ['admin'] }, createSigner(rogue));
   attack('claim not signed by the fleet', 'provisioner (CLAIM_INVALID)', /CLAIM_INVALID/.test(await fresh(rogueClaim, createSigner(rogue))));
   attack('claim signature not binding the node key', 'provisioner (CLAIM_INVALID)', /CLAIM_INVALID/.test(await fresh(claimBytes, createSigner(rogue))));
@@ -285,12 +310,12 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
 
   // --- revocation ---
   const signedList = revokeNode(fd, attacker.identity.nodeId, 'compromised', Date.now());
-  const provOp = await connect({ clientId: 'op', username: 'provisioner', password: (await import('../../src/fleet/tokens.js')).makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000) });
+  const provOp = await connect({ clientId: 'h3lix-operator-op', username: 'provisioner', password: (await import('../../src/fleet/tokens.js')).makeProvisionerToken(fd.fleetSigner(), Date.now() + 60_000) });
   t.teardown(() => provOp.endAsync(true));
   await provOp.publishAsync(`${root}fleet/revocations`, Buffer.from(signedList), { qos: 1, retain: true });
   await until(() => resolver.isRevoked(attacker.identity.nodeId) && !atk.connected, 3000, 'revocation');
   attack('revoked node keeps its connection', 'broker (disconnected on revocation)', !atk.connected);
-  attack('revoked node reconnects', 'broker auth', await refusedConnect({ clientId: 'atk-again', ...auth(attacker) }));
+  attack('revoked node reconnects', 'broker auth', await refusedConnect({ clientId: cid(attacker, 'atk-again'), ...auth(attacker) }));
   let revokedErr = '';
   try {
     decodeEnvelope(delta(attacker, attacker.identity.nodeId, 11), { fleet: fd.fleet, resolveKey: (f) => resolver.resolve(f) });
@@ -303,13 +328,13 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   const forgedList = issueRevocationList({ fleet: fd.fleet, seq: 99, issuedAt: Date.now(), revoked: [] }, createSigner(rogue));
   resolver.handleMessage(`${root}fleet/revocations`, forgedList);
   attack('older or forged revocation list to un-revoke', 'revocation set (seq, signature)', resolver.isRevoked(attacker.identity.nodeId));
-  const provisionReq = await fresh(claimBytes, claimSigner, (r) => (r.nodeId = attacker.identity.nodeId));
-  attack('revoked node re-provisions', 'provisioner', provisionReq === 'no answer' || /REVOKED|EXHAUSTED/.test(provisionReq));
+  const provisionReq = await fresh(claimBytes, claimSigner, undefined, attacker.identity.signing);
+  attack('revoked node re-provisions with its own key', 'provisioner (REVOKED)', /^REVOKED/.test(provisionReq));
 
   // --- the broker and the field are still fine ---
   t.same(accepted.filter((a) => !a.startsWith(attacker.identity.nodeId)), [], 'no attacker-crafted contribution in the field');
   t.equal(accepted.length, 1, 'only the one legitimate attacker delta before revocation was accepted');
-  const victimClient = await connect({ clientId: 'victim', ...auth(victim) });
+  const victimClient = await connect({ clientId: cid(victim, 'victim'), ...auth(victim) });
   t.teardown(() => victimClient.endAsync(true));
   await victimClient.publishAsync(`${root}ccf/delta/${victim.identity.nodeId}`, Buffer.from(delta(victim, victim.identity.nodeId, 1)), { qos: 1 });
   await until(() => accepted.includes(`${victim.identity.nodeId}:1`), 2000, 'victim delta');
@@ -328,5 +353,5 @@ t.test('every attack is refused with a logged reason; nothing reaches the field;
   }
   t.equal(leaks, 0, `no private key (hex/base64/base64url) in ${log.length} bytes of captured logs`);
   t.comment(`ATTACK CASES: ${attacks.length} refused`);
-  t.equal(attacks.length, haveClients ? 46 : 43, 'attack cases counted');
+  t.equal(attacks.length, haveClients ? 50 : 47, 'attack cases counted');
 });

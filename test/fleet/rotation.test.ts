@@ -24,7 +24,7 @@ t.test('certificate rotation before expiry without downtime', async (t) => {
   const oldCert = board.result.certBytes;
 
   // The node's long-lived connection stays up across the renewal.
-  const node = await mqtt.connectAsync(sb.broker.url, { clientId: 'node-main', ...nodeBrokerAuth(board.identity, board.result.credentials, 'token', Date.now()), reconnectPeriod: 0 });
+  const node = await mqtt.connectAsync(sb.broker.url, { clientId: `h3lix-${fd.fleet}-${board.identity.nodeId}`, ...nodeBrokerAuth(board.identity, board.result.credentials, 'token', Date.now()), reconnectPeriod: 0 });
   t.teardown(() => node.endAsync(true));
   const resolver = new CertificateKeyResolver({ fleet: fd.fleet, fleetPublicKey: fd.fleetPublicKey, clock: systemClock, logger });
   node.on('message', (topic, payload) => resolver.handleMessage(topic, new Uint8Array(payload)));
@@ -44,7 +44,7 @@ t.test('certificate rotation before expiry without downtime', async (t) => {
   // Overlap: a token chained to the old certificate still logs in until the old notAfter.
   const signer = createSigner(board.identity.signing);
   for (const [label, c] of [['old', oldCert], ['new', renewed.certBytes]] as const) {
-    const client = await mqtt.connectAsync(sb.broker.url, { clientId: `overlap-${label}`, username: board.identity.nodeId, password: makeNodeToken(board.identity.nodeId, c, signer, Date.now() + 60_000), reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(sb.broker.url, { clientId: `h3lix-${fd.fleet}-${board.identity.nodeId}-overlap-${label}`, username: board.identity.nodeId, password: makeNodeToken(board.identity.nodeId, c, signer, Date.now() + 60_000), reconnectPeriod: 0 });
     t.ok(client.connected, `${label} certificate accepted during the overlap`);
     await client.endAsync(true);
   }

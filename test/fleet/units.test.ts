@@ -139,19 +139,40 @@ t.test('provisioner rules: board template and allow-list, renewal, lost answers'
   const pair = generateKeyPair();
   const box = nacl.box.keyPair();
   const nodeId = nodeIdFromPublicKey(pair.publicKey);
-  const nonce = new Uint8Array(16);
-  const req = (board: string, renew = false) => ({ nodeId, requestId: 'r1', publicKey: pair.publicKey, boxKey: box.publicKey, board, versions: {}, nonce, claim: renew ? undefined : claim, claimSig: renew ? undefined : claimSigner.sign(claimBinding(nodeId, 'r1', nonce, pair.publicKey, box.publicKey)), renew });
+  const req = (board: string, renew = false, nonce: Uint8Array = nacl.randomBytes(16), who = { pair, nodeId }) => ({ nodeId: who.nodeId, requestId: 'r1', publicKey: who.pair.publicKey, boxKey: box.publicKey, board, versions: {}, nonce, claim: renew ? undefined : claim, claimSig: renew ? undefined : claimSigner.sign(claimBinding(who.nodeId, 'r1', nonce, who.pair.publicKey, box.publicKey)), renew });
   const policy = { certLifetimeDays: 1, allowBoards: [], config: {} };
   const now = Date.now();
   t.match(decide(fd, req('jetson'), policy, now), { kind: 'reject', code: 'BOARD_NOT_ALLOWED' }, 'claim template');
   t.match(decide(fd, req('rpi-5'), { ...policy, allowBoards: ['rpi-4'] }, now), { kind: 'reject', code: 'BOARD_NOT_ALLOWED' }, 'fleet allow-list');
   t.match(decide(fd, req('rpi-4', true), policy, now), { kind: 'reject', code: 'UNKNOWN_NODE' }, 'renewal before provisioning');
-  const first = decide(fd, req('rpi-4'), policy, now);
+  const firstReq = req('rpi-4');
+  const first = decide(fd, firstReq, policy, now, { sentAt: now });
   t.equal(first.kind, 'accept');
   if (first.kind === 'accept') commitDecision(fd, first);
+  const hash = fd.node(nodeId)!.brokerPasswordHash;
+  // Replays of that very request (same nonce): the same answer, nothing rotates, nothing is consumed.
+  const replay = decide(fd, firstReq, policy, now + 1000, { sentAt: now });
+  t.ok(replay.kind === 'accept' && replay.replay === true && first.kind === 'accept' && Buffer.from(replay.response.sealed!.box).equals(first.response.sealed!.box), 'a replayed request gets the same sealed password');
+  if (replay.kind === 'accept') commitDecision(fd, replay);
+  t.equal(fd.node(nodeId)!.brokerPasswordHash, hash, "a replay never rotates the live node's broker password");
+  t.equal(fd.claimState('b1')!.uses, 1, 'and uses no claim');
+  const unguarded = decide(fd, firstReq, policy, now + 1000, { replayGuard: false });
+  t.ok(unguarded.kind === 'accept' && !unguarded.replay && unguarded.record.brokerPasswordHash !== hash, 'negative control: without the replay guard the same request would rotate the password');
+  t.match(decide(fd, req('rpi-4'), policy, now, { sentAt: now - 20 * 60_000 }), { kind: 'reject', code: 'STALE_REQUEST' }, 'a request older than the window is refused');
+  t.match(decide(fd, req('rpi-4'), policy, now, { sentAt: now + 20 * 60_000 }), { kind: 'reject', code: 'STALE_REQUEST' }, 'so is one from the future');
   const again = decide(fd, req('rpi-4'), policy, now);
   t.ok(again.kind === 'accept' && again.consumedBatch === undefined, 'a lost answer is re-issued without using the claim again');
   const renewal = decide(fd, req('rpi-4', true), policy, now);
   t.ok(renewal.kind === 'accept' && renewal.record.serial === 2 && renewal.response.sealed === undefined, 'renewal: serial 2, no new secret');
   t.match(decide(fd, req('rpi-4', true), policy, now + 2 * 86_400_000), { kind: 'reject', code: 'CERT_EXPIRED' }, 'renewal after expiry needs a claim');
+
+  // Revocation: the stolen board makes a new key and uses the batch claim again -> held for approval.
+  const { revokeNode } = await import('../../src/fleet/revoke.js');
+  const thiefPair = generateKeyPair();
+  const thief = { pair: thiefPair, nodeId: nodeIdFromPublicKey(thiefPair.publicKey) };
+  t.equal(decide(fd, req('rpi-4', false, undefined, thief), policy, now).kind, 'accept', 'negative control: before any revocation a new key of the batch is accepted');
+  revokeNode(fd, nodeId, 'stolen', now);
+  t.match(decide(fd, req('rpi-4', false, undefined, thief), policy, now), { kind: 'hold', batch: 'b1' }, 'after a revocation in its batch a new node waits for approval');
+  t.equal(decide(fd, req('rpi-4', false, undefined, thief), policy, now, { approved: true }).kind, 'accept', 'an operator can approve it');
+  t.match(decide(fd, req('rpi-4'), policy, now), { kind: 'reject', code: 'REVOKED' }, 'the revoked key itself is refused (REVOKED)');
 });

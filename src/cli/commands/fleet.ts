@@ -33,7 +33,10 @@ const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(B
 async function operatorClient(fd: FleetDir, broker: string, auth: string): Promise<mqtt.MqttClient> {
   const password = auth === 'password' ? fd.provisionerPassword() : makeProvisionerToken(fd.fleetSigner(), Date.now() + 3600_000);
   try {
-    return await mqtt.connectAsync(broker, { clientId: `h3lix-operator-${process.pid}-${Date.now() % 100000}`, username: 'provisioner', password, reconnectPeriod: 0, connectTimeout: 5000 });
+    // Mosquitto forces client id = username (use_username_as_clientid): the CLI logs in as `operator`
+    // so it does not displace a running `fleet serve` (user `provisioner`, same password).
+    const username = auth === 'password' ? 'operator' : 'provisioner';
+    return await mqtt.connectAsync(broker, { clientId: `h3lix-operator-${process.pid}-${Date.now() % 100000}`, username, password, reconnectPeriod: 0, connectTimeout: 5000 });
   } catch (err) {
     throw new H3lixError('BROKER_UNAVAILABLE', `cannot connect to ${broker}: ${describeError(err)}`, { cause: err, retryable: true });
   }

@@ -7,6 +7,7 @@ import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js
 import { systemdFeatures } from '../../daemon/features/systemd.js';
 import { H3lixError } from '../../errors.js';
 import { readBoardImage } from '../../fleet/board-files.js';
+import { loadBoardProfile } from '../../energy/board-profile.js';
 import { hasUsableCertificate, prepareFleetNode, prepareFleetTrust, provisionsAgainstEmbedded, type FleetNode, type FleetTrust } from '../../fleet/fleet-node.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../../store/identity.js';
 import { EmbeddedBroker } from '../../sync/embedded-broker.js';
@@ -92,6 +93,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: RunOptions) => {
       const config = loadConfigFile(opts.config, ctx.env);
       if (opts.board) config.node.board = opts.board;
+      // An unknown board fails here, before any identity or database is created (issue 9 section 8).
+      loadBoardProfile(config.node.board);
       const logger = createLogger(config.log.level);
       let built: Awaited<ReturnType<typeof buildRunDaemon>>;
       try {

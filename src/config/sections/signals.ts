@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { releaseCost, zcdpToEpsilon } from '../../signals/accountant.js';
 
 /**
  * `signals:` learning-signal extraction and the privacy budget (DESIGN section 4), plus the
@@ -30,6 +31,24 @@ export const signalsSection = z
     score: z.enum(['distance', 'cosine']).default('distance'),
   })
   .strict()
+  .superRefine((s, ctx) => {
+    // A budget that allows no release at all passes a plain range check, then every release fails
+    // with "privacy budget spent" (issue 9 section 8): check the first release fits.
+    const cost = releaseCost(s.noiseMultiplier, s.minCount);
+    if (cost.deltaSelection >= s.delta) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['minCount'],
+        message: `minCount ${s.minCount} with noiseMultiplier ${s.noiseMultiplier}: the key-selection δ of one release (${cost.deltaSelection.toExponential(2)}) alone exceeds signals.delta ${s.delta}, so nothing could ever be published; raise minCount (or lower noiseMultiplier)`,
+      });
+    } else if (!(zcdpToEpsilon(cost.rho, s.delta - cost.deltaSelection) <= s.epsilon)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['epsilon'],
+        message: `epsilon ${s.epsilon} is below the cost of one release (ε ${zcdpToEpsilon(cost.rho, s.delta - cost.deltaSelection).toFixed(2)} at noiseMultiplier ${s.noiseMultiplier}), so nothing could ever be published; raise epsilon or noiseMultiplier`,
+      });
+    }
+  })
   .default({
     clipNorm: 3,
     noiseMultiplier: 2,

@@ -1,0 +1,18 @@
+/**
+ * Test-only switches that turn one defence off, so the hostile suite can show each of its cases fail
+ * without the defence (a negative control). Read from `H3LIX_TEST_DEFENCES_OFF` (comma-separated
+ * names below) by the composition root only; every switched-off defence is logged at `error` on start.
+ * Never set it on a board.
+ */
+export const DEFENCES = ['client-id', 'session-takeover', 'origin-sig', 'packet-limit', 'connect-timeout', 'conn-limit', 'provision-replay'] as const;
+export type Defence = (typeof DEFENCES)[number];
+
+export function defencesOff(env: NodeJS.ProcessEnv = process.env): ReadonlySet<Defence> {
+  const raw = env.H3LIX_TEST_DEFENCES_OFF ?? '';
+  const out = new Set<Defence>();
+  for (const part of raw.split(',')) {
+    const name = part.trim();
+    if ((DEFENCES as readonly string[]).includes(name)) out.add(name as Defence);
+  }
+  return out;
+}
