@@ -8,8 +8,21 @@
 import { createRequire } from 'node:module';
 import type { SensorSpec } from './sensors.js';
 
-/** The package version (package.json sits two levels above both src/homeassistant and dist/homeassistant). */
-export const H3LIX_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+/** The package version: the first package.json above this module (src/homeassistant, dist/src/homeassistant or a bundle). */
+export const H3LIX_VERSION: string = packageVersion();
+
+function packageVersion(): string {
+  const req = createRequire(import.meta.url);
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = req(rel) as { name?: string; version?: string };
+      if (pkg.name === 'h3lix-edge' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return '0.0.0';
+}
 
 /** What the payloads are built from. */
 export interface DiscoveryInput {
