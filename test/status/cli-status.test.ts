@@ -86,9 +86,16 @@ t.test('h3lix run with the status page beyond loopback: token announced, require
     t.equal((await get(base + '/metrics')).status, 401);
     const token = readFileSync(tokenFile, 'utf8').trim();
     t.equal((await get(base + '/metrics', { headers: { authorization: `Bearer ${token}` } })).status, 200, 'with the token');
-    const live = await cli(['status', '--config', cfg, '--json']);
+    // The daemon prints ready before its transport's first CONNACK: ask until it reports connected.
+    const ask = async (): Promise<{ code: number; stderr: string; out: { source: string; summary: { from: string; mqtt: string } } }> => {
+      const live = await cli(['status', '--config', cfg, '--json']);
+      return { code: live.code, stderr: live.stderr, out: JSON.parse(live.stdout.trim().split('\n').at(-1)!) as { source: string; summary: { from: string; mqtt: string } } };
+    };
+    let live = await ask();
+    const end = Date.now() + 10_000;
+    while (live.code === 0 && live.out.summary.mqtt !== 'connected' && Date.now() < end) live = await ask();
     t.equal(live.code, 0, live.stderr);
-    const out = JSON.parse(live.stdout.trim().split('\n').at(-1)!) as { source: string; summary: { from: string; mqtt: string } };
+    const out = live.out;
     t.match(out.source, /^live from the daemon at http:\/\/127\.0\.0\.1:/, 'asks the running daemon');
     t.equal(out.summary.from, 'daemon');
     t.equal(out.summary.mqtt, 'connected');
