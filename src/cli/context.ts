@@ -48,3 +48,18 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Resolve on SIGINT/SIGTERM, or after `seconds` when given; removes its listeners and timer. */
+export async function untilSignalOrTimeout(seconds?: number): Promise<void> {
+  let stop: () => void = () => undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await new Promise<void>((resolve) => {
+    stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (seconds !== undefined) timer = setTimeout(stop, seconds * 1000);
+  });
+  process.removeListener('SIGINT', stop);
+  process.removeListener('SIGTERM', stop);
+  if (timer) clearTimeout(timer);
+}

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { startFirmware, type FirmwareTarget } from '../../../firmware-bridge/src/firmware/run.js';
 import { connectMcu } from './mcu-connect.js';
-import { writeLine } from '../context.js';
+import { untilSignalOrTimeout, writeLine } from '../context.js';
 
 /** Protocols of `h3lix emulate` that run the reference firmware instead of the TypeScript emulator. */
 export const FIRMWARE_PROTOCOLS = ['mcu-qemu', 'mcu-host'] as const;
@@ -24,17 +24,7 @@ export async function emulateFirmware(o: { protocol: string; pty: string; speed:
       }
     }
     writeLine(o.stderr, `emulating the reference firmware (${target === 'qemu' ? 'QEMU mps2-an385' : 'host build'}) on ${o.pty} → ${fw.device} (speed ${o.speed}x); Ctrl-C to stop`);
-    let stop: () => void = () => undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve) => {
-      stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      if (o.duration !== undefined) timer = setTimeout(stop, o.duration * 1000);
-    });
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
-    if (timer) clearTimeout(timer);
+    await untilSignalOrTimeout(o.duration);
   } finally {
     await fw.stop();
   }

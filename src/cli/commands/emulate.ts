@@ -5,7 +5,7 @@ import { Emulator, EMULATED_PROTOCOLS, type EmulatedProtocol } from '../../../fi
 import { loadTraceCsv } from '../../../firmware-bridge/src/emulator/trace.js';
 import { ExitCode } from '../exit-codes.js';
 import { emulateFirmware, FIRMWARE_PROTOCOLS } from './emulate-firmware.js';
-import { parsePositiveInt, parsePositiveNumber, UsageError, writeLine, type CliContext } from '../context.js';
+import { parsePositiveInt, parsePositiveNumber, untilSignalOrTimeout, UsageError, writeLine, type CliContext } from '../context.js';
 
 interface EmulateOptions {
   protocol: string;
@@ -65,17 +65,7 @@ export function registerEmulateCommands(program: Command, ctx: CliContext): void
         const mm = Math.floor((s.simSeconds / 60) % 60).toString().padStart(2, '0');
         writeLine(ctx.stderr, `sim ${hh}:${mm}  pv ${s.pvPower.toFixed(1)} W  batt ${s.batteryVoltage.toFixed(2)} V ${s.batteryCurrent.toFixed(2)} A  soc ${(s.soc * 100).toFixed(1)}%`);
       }, 10_000);
-      let stop: () => void = () => undefined;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        if (opts.duration !== undefined) timer = setTimeout(stop, opts.duration * 1000);
-      });
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      if (timer) clearTimeout(timer);
+      await untilSignalOrTimeout(opts.duration);
       clearInterval(progress);
       await emulator.stop();
       const summary = { protocol: opts.protocol, path: emulator.path, blocks: emulator.blocks, simSeconds: emulator.state?.simSeconds, soc: emulator.state?.soc };

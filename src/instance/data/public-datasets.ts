@@ -57,18 +57,6 @@ function missing(what: string, install: string): never {
   throw new H3lixError('DATA_INVALID', `${what} not found: install it with ${install}`);
 }
 
-/** Keep at most `max` rows, the same share of every class. */
-export function stratifiedSample(ds: LabeledDataset, max: number, seed: number): LabeledDataset {
-  if (ds.y.length <= max) return ds;
-  const rng = createRng(seed);
-  const byClass = new Map<string, number[]>();
-  ds.y.forEach((l, i) => (byClass.get(l) ?? byClass.set(l, []).get(l)!).push(i));
-  const keep: number[] = [];
-  for (const rows of byClass.values()) keep.push(...shuffleInPlace(rows, rng).slice(0, Math.max(1, Math.round((rows.length * max) / ds.y.length))));
-  keep.sort((a, b) => a - b);
-  return { ...ds, X: keep.map((i) => ds.X[i]!), y: keep.map((i) => ds.y[i]!) };
-}
-
 function fashionMnist(o: PublicDatasetOptions): LabeledDataset {
   const dir = o.env?.H3LIX_FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
   const img = join(dir, 'train-images-idx3-ubyte.gz');
