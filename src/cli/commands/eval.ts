@@ -26,6 +26,7 @@ interface EvalOpts {
   attack: string;
   daemons?: boolean;
   plausibilityGate: boolean;
+  classifierBaselines: boolean;
   label: string;
   nodes: number;
   classesPerNode?: number;
@@ -73,6 +74,7 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
     .option('--epsilon <e>', 'override signals.epsilon (privacy budget)', parsePositiveNumber('--epsilon', 1e-6))
     .option('--blend <w>', 'override signals.blend (field weight in prototypes, 0..1)', parsePositiveNumber('--blend', 0, 1))
     .option('--novel-classes <n>', 'classes withheld from the encoder and held by few nodes (default: 30 % of the classes, at least 2)', parsePositiveInt('--novel-classes', 0))
+    .option('--no-classifier-baselines', 'skip the trained classifiers: central, FedAvg and CCF + local head (faster; the table, --json and goals omit them)')
     .option('--no-plausibility-gate', 'switch the poisoning defence of the conditioning layer off (the negative control)')
     .option('--daemons', 'also run the experiment through real daemons (embedded aedes, obs/pred over MQTT) and compare')
     .option('--json', 'print one JSON object as the last stdout line')
@@ -124,6 +126,7 @@ export function registerEvalCommands(program: Command, ctx: CliContext): void {
         fedAvgRounds: opts.fedavgRounds,
         fedAvgQuantization: opts.fedavgQuantization as 'int8' | 'float32',
         plausibilityGate: opts.plausibilityGate,
+        skipClassifiers: !opts.classifierBaselines,
         onProgress: progress,
       };
       const run = (extra: Partial<Parameters<typeof runFleetEval>[0]>): FleetEvalResult => {

@@ -231,8 +231,10 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
   nodes.forEach((node, i) => {
     if (node.attacker) return;
     const spread = node.history.pooledSpread() ?? 0.1;
-    const h = trainLocalHead(node.history.examples(), synthesize(gated(node), 128, spread, createRng(opts.seed * 131 + i)));
-    scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }), novel);
+    if (!opts.skipClassifiers) {
+      const h = trainLocalHead(node.history.examples(), synthesize(gated(node), 128, spread, createRng(opts.seed * 131 + i)));
+      scoreNode(head, node.test, node.classes, (e) => (h ? predictHead(h, e) : { label: undefined, scores: {} }), novel);
+    }
     scoreNode(encOnly, node.test, node.classes, prototypePredictor(encProtos, sig.score, C), novel);
     scoreNode(lpe, node.test, node.classes, prototypePredictor(localPlusEncoderPrototypes(enc, node.acc.local()), sig.score, C), novel);
   });
@@ -300,7 +302,7 @@ export function runFleetEval(opts: FleetEvalOptions): FleetEvalResult {
     localPlusEncoder,
     bestNoNetwork: bestOf([localOnly, encoderOnly, localPlusEncoder]),
     ccf: last.ccf,
-    ccfHead: rs(head.result()),
+    ...(opts.skipClassifiers ? {} : { ccfHead: rs(head.result()) }),
     pooledMeans: last.pooledMeans,
     ...(classifiers && fedAvgSeries
       ? {

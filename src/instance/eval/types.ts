@@ -41,7 +41,7 @@ export interface FleetEvalOptions {
   poison?: { fraction: number; attack: Attack };
   /** The conditioning layer's plausibility gate against poisoning (docs/evaluation.md). Default true; false is the negative control. */
   plausibilityGate?: boolean;
-  /** Skip the classifier baselines (central, fedAvg): tests of the split and the field only. */
+  /** Skip the trained classifiers (central, fedAvg and the CCF + local head): tests of the split and the field only. */
   skipClassifiers?: boolean;
   /** Progress lines (stderr in the CLI). */
   onProgress?: (line: string) => void;
@@ -119,7 +119,8 @@ export interface FleetEvalResult {
   /** Per metric, the best of the three no-network baselines. */
   bestNoNetwork: Scores;
   ccf: Scores;
-  ccfHead: Scores;
+  /** Absent with skipClassifiers. */
+  ccfHead?: Scores;
   /** Class means of all nodes' training data in one place (what a noise-free field converges to). */
   pooledMeans: Scores;
   /** The classifier trained on all nodes' pooled raw training data: the upper bound. */

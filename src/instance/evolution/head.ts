@@ -58,26 +58,37 @@ export function trainLocalHead(local: LabelledEmbedding[], synthetic: LabelledEm
   const steps = opts.steps ?? 200;
   const lr = opts.learningRate ?? 0.5;
   const l2 = opts.l2 ?? 1e-3;
+  // Flattened once: typed rows and integer labels keep the 200 full-batch passes in tight loops
+  // (the same arithmetic in the same order as walking `data`, so results are unchanged).
+  const rows = data.filter((d) => d.embedding.length === dim);
   const n = data.length;
+  const X = new Float64Array(rows.length * dim);
+  const Y = new Int32Array(rows.length);
+  rows.forEach((d, r) => {
+    X.set(d.embedding, r * dim);
+    Y[r] = idx.get(d.label)!;
+  });
   for (let step = 0; step < steps; step++) {
     gW.fill(0);
     gb.fill(0);
-    for (const { label, embedding: e } of data) {
-      if (e.length !== dim) continue;
+    for (let r = 0; r < rows.length; r++) {
+      const off = r * dim;
       let max = -Infinity;
       for (let c = 0; c < C; c++) {
         let s = b[c]!;
-        for (let i = 0; i < dim; i++) s += W[c * dim + i]! * e[i]!;
+        const w = c * dim;
+        for (let i = 0; i < dim; i++) s += W[w + i]! * X[off + i]!;
         p[c] = s;
         if (s > max) max = s;
       }
       let z = 0;
       for (let c = 0; c < C; c++) z += p[c] = Math.exp(p[c]! - max);
-      const t = idx.get(label)!;
+      const t = Y[r]!;
       for (let c = 0; c < C; c++) {
         const g = p[c]! / z - (c === t ? 1 : 0);
         gb[c] = gb[c]! + g;
-        for (let i = 0; i < dim; i++) gW[c * dim + i] = gW[c * dim + i]! + g * e[i]!;
+        const w = c * dim;
+        for (let i = 0; i < dim; i++) gW[w + i] = gW[w + i]! + g * X[off + i]!;
       }
     }
     for (let j = 0; j < W.length; j++) W[j] = W[j]! - lr * (gW[j]! / n + l2 * W[j]!);
