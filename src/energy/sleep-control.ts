@@ -37,6 +37,24 @@ export interface SleepControlOptions {
 
 const MAX_OFF_S = 31 * 86_400;
 
+/** What the status page shows of the power plan (docs/status.md "Power plan"). */
+export interface SleepControlState {
+  /** `energy.sleep.enabled`. */
+  enabled: boolean;
+  /** The MCU link is open now. */
+  linked: boolean;
+  /** The last wake the MCU reported, with the local wall time it was read; null before the first link. */
+  lastWake: { reason: string; sleptSeconds: number; at: number } | null;
+  /** The last decision `planNow` took (every `planEveryMs`), null before the first. */
+  lastDecision: { at: number; plan: SleepPlan } | null;
+  /** The same decision taken on the current snapshot and forecast, not armed; null without a reading. */
+  preview: SleepPlan | null;
+  /** When the next planning round runs (wall time), null when none is scheduled. */
+  nextPlanAt: number | null;
+  /** The reason of an armed sleep (the daemon is going down), null otherwise. */
+  armed: string | null;
+}
+
 /**
  * Planned sleep in the daemon (DESIGN section 11): every `planEveryMs` the {@link planSleep} decision is
  * taken on the energy snapshot and forecast; a sleep is armed on the companion MCU (POWER_OFF until SOC,
@@ -50,6 +68,9 @@ export class SleepControl {
   private beatTimer: TimerHandle | undefined;
   private awakeSince: number;
   private running = false;
+  private lastWake: SleepControlState['lastWake'] = null;
+  private lastDecision: SleepControlState['lastDecision'] = null;
+  private nextPlanAt: number | null = null;
 
   constructor(private readonly o: SleepControlOptions) {
     this.awakeSince = o.clock.now();
@@ -67,6 +88,7 @@ export class SleepControl {
     if (!port) return;
     try {
       const st = await port.status();
+      this.lastWake = { reason: st.wakeReason, sleptSeconds: st.lastSleepSeconds, at: this.o.clock.now() };
       this.o.onWake({ reason: st.wakeReason, sleptSeconds: st.lastSleepSeconds });
       const now = this.o.clock.now();
       if (now > Date.UTC(2020, 0, 1)) await port.setTime(now);
@@ -84,20 +106,12 @@ export class SleepControl {
 
   /** Take the decision now; arms and returns the plan when it says sleep. */
   async planNow(): Promise<SleepPlan | undefined> {
-    const snap = this.o.energy.snapshot();
     const port = this.o.port();
-    if (!snap || !port || this.armed || !this.o.config.enabled) return undefined;
+    if (!port || this.armed || !this.o.config.enabled) return undefined;
     const now = this.o.clock.now();
-    const { idleWatts, sleepWatts, bootSeconds, busyWatts } = this.o.profile.power;
-    const f = this.o.energy.forecaster;
-    const plan = planSleep(
-      {
-        now, soc: snap.state.soc, capacityWh: this.o.capacityWh, slotsWh: f.series(now, this.o.config.horizonHours), slotHours: f.slotHours(),
-        awakeWatts: idleWatts * 1.02, sleepWatts, bootWh: ((this.o.profile.power.bootWatts ?? (idleWatts + busyWatts) / 2) * bootSeconds) / 3600,
-        chargeEfficiency: this.o.profile.battery.chargeEfficiency, awakeSince: this.awakeSince,
-      },
-      this.o.config,
-    );
+    const plan = this.decide(now);
+    if (!plan) return undefined;
+    this.lastDecision = { at: now, plan };
     if (!plan.sleep) return plan;
     const maxOff = Math.max(60, Math.min(MAX_OFF_S, Math.ceil((plan.wakeAt - now) / 1000)));
     await port.requestPowerOff({ until: { kind: 'soc', perMille: Math.round(plan.wakeSoc * 1000) }, graceSeconds: this.o.config.graceSeconds, haltSeconds: this.o.config.haltSeconds, maxOffSeconds: maxOff });
@@ -105,6 +119,28 @@ export class SleepControl {
     this.o.logger?.info({ reason: plan.reason, wakeSoc: plan.wakeSoc, maxOffSeconds: maxOff }, 'planned sleep armed on the companion MCU; stopping');
     this.o.onSleep(plan.reason);
     return plan;
+  }
+
+  /** The state for the status page: wake, last decision, the decision as it would be taken now. */
+  state(): SleepControlState {
+    const preview = this.decide(this.o.clock.now()) ?? null;
+    return { enabled: this.o.config.enabled, linked: this.o.port() !== undefined, lastWake: this.lastWake, lastDecision: this.lastDecision, preview, nextPlanAt: this.running && !this.armed ? this.nextPlanAt : null, armed: this.armed ?? null };
+  }
+
+  /** {@link planSleep} on the current snapshot and forecast; undefined before the first reading. */
+  private decide(now: number): SleepPlan | undefined {
+    const snap = this.o.energy.snapshot();
+    if (!snap) return undefined;
+    const { idleWatts, sleepWatts, bootSeconds, busyWatts } = this.o.profile.power;
+    const f = this.o.energy.forecaster;
+    return planSleep(
+      {
+        now, soc: snap.state.soc, capacityWh: this.o.capacityWh, slotsWh: f.series(now, this.o.config.horizonHours), slotHours: f.slotHours(),
+        awakeWatts: idleWatts * 1.02, sleepWatts, bootWh: ((this.o.profile.power.bootWatts ?? (idleWatts + busyWatts) / 2) * bootSeconds) / 3600,
+        chargeEfficiency: this.o.profile.battery.chargeEfficiency, awakeSince: this.awakeSince,
+      },
+      this.o.config,
+    );
   }
 
   /** Whether a sleep is armed (the daemon is on its way down). */
@@ -128,12 +164,14 @@ export class SleepControl {
   }
 
   private armPlan(): void {
+    const every = this.o.planEveryMs ?? 900_000;
+    this.nextPlanAt = this.o.clock.now() + every;
     this.planTimer = this.o.clock.setTimeout(() => {
       if (!this.running) return;
       this.planNow()
         .catch((err: unknown) => this.o.logger?.warn({ err: describeError(err) }, 'sleep planning failed'))
         .finally(() => this.running && !this.armed && this.armPlan());
-    }, this.o.planEveryMs ?? 900_000);
+    }, every);
   }
 
   private armBeat(): void {

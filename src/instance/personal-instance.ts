@@ -13,11 +13,13 @@ import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { H3lixError } from '../errors.js';
 import { nameProblem } from '../ccf/limits.js';
 import type { Clock } from '../util/clock.js';
+import type { LatencyObserver } from '../util/histogram.js';
 import type { Logger } from '../util/logger.js';
 import type { ConditionedPrediction, Conditioner } from './conditioning/conditioner.js';
 import type { LocalHistory } from './evolution/history.js';
 import { clipL2 } from '../signals/clip.js';
 import type { SignalAccumulator } from '../signals/accumulator.js';
+import { FeedbackAccuracy, type FeedbackAccuracySnapshot } from './feedback-accuracy.js';
 
 /** The slice of `InferenceService` the instance uses. */
 export interface Embedder {
@@ -56,6 +58,10 @@ export interface PersonalInstanceOptions {
   maxInFlight?: number;
   /** QoS of pred messages. Default 1. */
   qos?: 0 | 1;
+  /** Gets the seconds of each observation's inference (embed in the worker + predict), on the monotonic clock. Default none. */
+  latency?: LatencyObserver;
+  /** Labelled observations the windowed accuracy on feedback covers. Default 100. */
+  feedbackWindow?: number;
 }
 
 /** A validated observation. */
@@ -73,6 +79,8 @@ export interface InstanceStats {
   feedback: number;
   rejected: number;
   reasons: Record<string, number>;
+  /** Accuracy on feedback: the prediction made before each label was used, against the label. */
+  accuracy: FeedbackAccuracySnapshot;
 }
 
 /** JSON when the payload starts with '{', '[' or whitespace; CBOR otherwise. */
@@ -124,7 +132,8 @@ export class PersonalInstance {
   private running = false;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
-  private readonly counters: InstanceStats = { received: 0, predicted: 0, feedback: 0, rejected: 0, reasons: {} };
+  private readonly counters: Omit<InstanceStats, 'accuracy'> = { received: 0, predicted: 0, feedback: 0, rejected: 0, reasons: {} };
+  private readonly accuracy: FeedbackAccuracy;
   private readonly onMessage = (topic: string, payload: Buffer): void => {
     if (topic !== this.obsTopic || !this.running) return;
     const p = this.handle(payload).finally(() => this.pending.delete(p));
@@ -135,6 +144,7 @@ export class PersonalInstance {
     const prefix = opts.topicPrefix.endsWith('/') ? opts.topicPrefix : `${opts.topicPrefix}/`;
     this.obsTopic = `${prefix}obs/${opts.nodeId}`;
     this.predTopic = `${prefix}pred/${opts.nodeId}`;
+    this.accuracy = new FeedbackAccuracy(opts.feedbackWindow ?? 100);
   }
 
   get topics(): { obs: string; pred: string } {
@@ -162,16 +172,20 @@ export class PersonalInstance {
   }
 
   stats(): InstanceStats {
-    return { ...this.counters, reasons: { ...this.counters.reasons } };
+    return { ...this.counters, reasons: { ...this.counters.reasons }, accuracy: this.accuracy.snapshot() };
   }
 
   /** Embed + predict (+ learn from feedback) one observation; used by the MQTT path and callers in-process. */
   async observe(obs: Observation): Promise<ConditionedPrediction & { embedding: Float32Array }> {
     const m = this.opts.embedder.manifest;
     const ctx = m.contextDim ? this.opts.conditioner.context(m.contextDim) : undefined;
+    const t0 = this.opts.clock.monotonic();
     const embedding = await this.opts.embedder.embed(obs.features, ctx);
     const prediction = this.opts.conditioner.predict(embedding);
+    this.opts.latency?.observe((this.opts.clock.monotonic() - t0) / 1000);
     if (obs.label !== undefined) {
+      // scored before the label reaches anything the prediction reads (accumulator, history, conditioner)
+      this.accuracy.record(prediction.label, obs.label);
       this.opts.accumulator?.add(obs.label, embedding);
       this.opts.history?.add(obs.label, clipL2(embedding, this.opts.clipNorm ?? 3));
       this.opts.conditioner.invalidate();

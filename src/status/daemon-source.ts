@@ -6,7 +6,9 @@ import type { DaemonContext } from '../daemon/feature.js';
 import type { FeatureHandles } from '../daemon/features/handles.js';
 import { SqliteEnergyHistoryStore } from '../store/energy-history.js';
 import { chartHistory, type ChartHistory } from './history.js';
+import type { MetricsExtras } from './metrics.js';
 import type { PeerTracker } from './peers.js';
+import { powerSummary } from './power.js';
 import type { StatusProvider } from './server.js';
 import { summarizeField, type EnergySummary, type StatusSummary } from './summary.js';
 
@@ -62,8 +64,15 @@ export class DaemonStatusSource implements StatusProvider {
         deltasSent: c.deltasSent,
         digestsSent: c.digestsSent,
       },
-      learning: inst ? { received: inst.received, predicted: inst.predicted, feedback: inst.feedback, rejected: inst.rejected } : null,
+      learning: inst ? { received: inst.received, predicted: inst.predicted, feedback: inst.feedback, rejected: inst.rejected, accuracy: inst.accuracy } : null,
+      power: handles.energy ? powerSummary(handles.energy.sleep?.state(), handles.energy.sourceUri, ctx.clock.now()) : null,
     };
+  }
+
+  /** The instance's inference latency histogram, while learning runs. */
+  metricsExtras(): MetricsExtras {
+    const h = this.o.handles.learning?.inferenceLatency;
+    return h ? { inferenceLatency: h } : {};
   }
 
   /**

@@ -67,6 +67,7 @@ export function dataDirStatus(config: H3lixConfig, now = Date.now()): DataDirSta
     outbox: { messages: ins.outbox.messages, bytes: ins.outbox.bytes },
     sync: null,
     learning: null,
+    power: null,
   };
   return { summary, history: chartHistory(points, config.status.historyDays, config.status.chartPoints) };
 }

@@ -51,9 +51,38 @@ export function formatStatus(s: StatusSummary, h: ChartHistory | undefined, sour
   } else out.push('peers     (only the running daemon knows: enable status in the config and pass --config)');
   out.push(s.privacy ? `privacy   ε ${n(s.privacy.epsilonSpent, 2)} of ${n(s.privacy.epsilonBudget, 1)} spent (${s.privacy.releases} releases)` : 'privacy   nothing released yet');
   out.push(`outbox    ${s.outbox.messages} messages (${(s.outbox.bytes / 1024).toFixed(1)} KiB)`);
+  out.push(...learningLines(s), ...powerLines(s));
   if (s.sync) {
     const rej = Object.entries(s.sync.rejected).map(([c, k]) => `${c} ${k}`).join(', ');
     out.push(`sync      mqtt ${s.mqtt ?? '–'} · received ${s.sync.received}, accepted ${s.sync.accepted}, rejected ${rej || 'none'}`);
   }
+  return out;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
+const when = (t: number, now: number): string => `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')}Z (${t >= now ? `in ${ago(2 * now - t, now).replace(' ago', '')}` : ago(t, now)})`;
+
+/** The personal instance and its accuracy on feedback. */
+export function learningLines(s: StatusSummary): string[] {
+  const l = s.learning;
+  if (!l) return [s.from === 'daemon' ? 'learning  off (instance.enabled: false, or no broker for the instance)' : 'learning  (only the running daemon knows)'];
+  const a = l.accuracy;
+  const acc = !a || a.total === 0
+    ? 'no labelled observation yet'
+    : `accuracy on feedback ${a.accuracy === null ? '–' : pct(a.accuracy)} over the last ${a.windowTotal} (${a.windowCorrect} correct); since start ${a.correct}/${a.total} correct, ${a.wrong} wrong, ${a.unpredicted} unpredicted`;
+  return [`learning  ${l.predicted} predictions · ${l.feedback} feedback · ${l.rejected} rejected · ${acc}`];
+}
+
+/** The wake/sleep plan of the companion MCU. */
+export function powerLines(s: StatusSummary): string[] {
+  const p = s.power;
+  if (!p) return s.from === 'daemon' ? [] : ['power     (only the running daemon knows)'];
+  if (!p.managed) return [`power     ${p.note}`];
+  const now = s.time;
+  const out = [`power     ${p.note}`];
+  if (p.plan) out.push(p.plan.sleep ? `  plan    sleep now: ${p.plan.reason}; wake by ${when(p.plan.wakeAt!, now)} or at SOC ${pct(p.plan.wakeSoc!)}` : `  plan    awake: ${p.plan.reason}${p.plan.floorAt !== null ? `; next sleep around ${when(p.plan.floorAt, now)}` : ''}`);
+  else out.push('  plan    none yet (no reading)');
+  if (p.nextPlanAt !== null) out.push(`  next    planning round ${when(p.nextPlanAt, now)}`);
+  out.push(p.lastWake ? `  wake    last woken: ${p.lastWake.reason} after ${p.lastWake.sleptSeconds} s asleep (${ago(p.lastWake.at, now)})` : '  wake    the MCU has not reported a wake reason yet');
   return out;
 }

@@ -5,37 +5,16 @@
  * base units in names (`_volts`, `_amperes`, `_watts`, `_bytes`, `_ratio`).
  */
 import { ENERGY_MODES } from '../energy/modes.js';
+import type { HistogramData } from '../util/histogram.js';
 import type { StatusSummary } from './summary.js';
+
+export { LatencyHistogram, type HistogramData } from '../util/histogram.js';
 
 type Labels = Record<string, string>;
 interface Sample {
   labels?: Labels;
   value: number;
   suffix?: string;
-}
-
-/** Cumulative histogram as kept by {@link LatencyHistogram}. */
-export interface HistogramData {
-  buckets: readonly number[];
-  counts: readonly number[];
-  sum: number;
-  count: number;
-}
-
-/** Fixed-bucket latency histogram (seconds), cheap enough to observe on every request. */
-export class LatencyHistogram implements HistogramData {
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
-  constructor(readonly buckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]) {
-    this.counts = buckets.map(() => 0);
-  }
-  observe(seconds: number): void {
-    if (!Number.isFinite(seconds) || seconds < 0) return;
-    this.sum += seconds;
-    this.count += 1;
-    for (let i = 0; i < this.buckets.length; i++) if (seconds <= this.buckets[i]!) this.counts[i]! += 1;
-  }
 }
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -132,6 +111,23 @@ export function renderMetrics(s: StatusSummary, x: MetricsExtras = {}): string {
       { labels: { outcome: 'feedback' }, value: s.learning.feedback },
       { labels: { outcome: 'rejected' }, value: s.learning.rejected },
     ]);
+    const a = s.learning.accuracy;
+    if (a) {
+      w.family('h3lix_feedback_predictions_total', 'counter', 'Labelled observations by how the prediction made before the label was used compared with it.', [
+        { labels: { outcome: 'correct' }, value: a.correct },
+        { labels: { outcome: 'wrong' }, value: a.wrong },
+        { labels: { outcome: 'unpredicted' }, value: a.unpredicted },
+      ])
+        .gauge('h3lix_feedback_accuracy_ratio', `Accuracy on feedback over the last labelled observations (at most h3lix_feedback_window_observations).`, a.accuracy)
+        .gauge('h3lix_feedback_window_observations', 'Labelled observations the windowed accuracy covers now.', a.windowTotal);
+    }
+  }
+  const p = s.power;
+  if (p?.managed) {
+    w.gauge('h3lix_power_sleep_planned', 'The current plan on the companion MCU says sleep (1) or stay awake (0).', p.plan ? (p.plan.sleep ? 1 : 0) : null)
+      .gauge('h3lix_power_wake_timestamp_seconds', 'Planned wake time at the latest, when the plan says sleep.', p.plan?.wakeAt != null ? p.plan.wakeAt / 1000 : null)
+      .gauge('h3lix_power_floor_timestamp_seconds', 'When the forecast SOC reaches the sleep floor, when the plan says awake.', p.plan?.floorAt != null ? p.plan.floorAt / 1000 : null);
+    if (p.lastWake) w.gauge('h3lix_power_last_wake_info', 'The last wake the companion MCU reported (value 1).', 1, { reason: p.lastWake.reason });
   }
   if (x.inferenceLatency) w.histogram('h3lix_inference_latency_seconds', 'Observation to prediction latency.', x.inferenceLatency);
   if (x.streams !== undefined) w.gauge('h3lix_status_streams', 'Open status page event streams.', x.streams);

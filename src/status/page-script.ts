@@ -83,7 +83,31 @@ function renderSummary(s) {
   var rej = sy ? Object.keys(sy.rejected).map(function (k) { return k + ' ' + sy.rejected[k]; }).join(', ') : '';
   text('rejected', rej || 'none');
   text('learning', s.learning ? s.learning.predicted + ' / ' + s.learning.feedback : 'learning off');
+  renderLearning(s.learning);
+  renderPower(s.power);
   if (e && st.history) addLivePoint(e);
+}
+
+function at(t) { return t ? new Date(t).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' }) + (t > Date.now() ? ' (in ' + span(t - Date.now()) + ')' : ' (' + ago(t) + ')') : '–'; }
+function span(ms) { var m = Math.round(ms / 60000); return m < 90 ? m + ' min' : (m / 60).toFixed(1) + ' h'; }
+function renderLearning(l) {
+  var a = l && l.accuracy;
+  var e = $('accuracy');
+  e.setAttribute('data-total', a ? String(a.total) : '');
+  if (!a || !a.total) { e.textContent = l ? 'no labelled observation yet' : 'learning off'; text('accuracy-note', ''); return; }
+  e.textContent = (a.accuracy === null ? '–' : num(a.accuracy * 100, 0) + ' %') + ' (' + a.windowCorrect + ' of last ' + a.windowTotal + ')';
+  text('accuracy-note', 'Prediction made before each label was known, against the label. Since start: ' + a.correct + ' correct, ' + a.wrong + ' wrong, ' + a.unpredicted + ' unpredicted.');
+}
+function renderPower(p) {
+  var card = $('power-card');
+  card.setAttribute('data-managed', p && p.managed ? 'yes' : 'no');
+  text('power-note', p ? p.note : 'not known');
+  var pl = p && p.plan;
+  text('power-plan', !p || !p.managed ? '–' : pl ? (pl.sleep ? 'sleep' : 'stay awake') : 'no reading yet');
+  text('power-sleep', !pl ? '–' : pl.sleep ? 'now (planner round ' + at(p.nextPlanAt) + ')' : pl.floorAt ? 'around ' + at(pl.floorAt) : 'none within the horizon');
+  text('power-wake', pl && pl.sleep ? 'by ' + at(pl.wakeAt) + ' or at SOC ' + num(pl.wakeSoc * 100, 0) + ' %' : '–');
+  text('power-last', p && p.lastWake ? p.lastWake.reason + ' (' + ago(p.lastWake.at) + ', slept ' + span(p.lastWake.sleptSeconds * 1000) + ')' : '–');
+  text('power-reason', pl ? pl.reason : '');
 }
 
 function addLivePoint(e) {

@@ -53,6 +53,17 @@ export const PAGE_HTML = `<!doctype html>
     <div class="row"><span>Sync received / accepted</span><span id="sync">–</span></div>
     <div class="row"><span>Rejected</span><span id="rejected">–</span></div>
     <div class="row"><span>Predictions / feedback</span><span id="learning">–</span></div>
+    <div class="row"><span>Accuracy on feedback</span><span id="accuracy">–</span></div>
+    <div id="accuracy-note" class="note"></div>
+  </section>
+  <section class="card" id="power-card">
+    <h2>Wake/sleep plan</h2>
+    <div id="power-note" class="note">–</div>
+    <div class="row"><span>Plan now</span><span id="power-plan">–</span></div>
+    <div class="row"><span>Next sleep</span><span id="power-sleep">–</span></div>
+    <div class="row"><span>Wake</span><span id="power-wake">–</span></div>
+    <div class="row"><span>Last wake</span><span id="power-last">–</span></div>
+    <div id="power-reason" class="note"></div>
   </section>
 </main>
 <footer class="note">Local page served by <code>h3lix run</code>; metrics at <a href="metrics">/metrics</a>.</footer>

@@ -3,6 +3,7 @@
  * built from the daemon's own state (or, for the CLI, from the data directory).
  */
 import type { Contribution } from '../ccf/types.js';
+import type { FeedbackAccuracySnapshot } from '../instance/feedback-accuracy.js';
 
 /** The latest energy reading as the estimator sees it; null before the first reading. */
 export interface EnergySummary {
@@ -68,6 +69,49 @@ export interface SyncSummary {
   digestsSent: number;
 }
 
+/** One sleep decision as the page shows it (times are wall ms, rounded to the minute). */
+export interface PowerPlanSummary {
+  /** When the decision was (or would be) taken. */
+  at: number;
+  sleep: boolean;
+  reason: string;
+  /** Sleep: wake at this time at the latest (the MCU's max-off cap). */
+  wakeAt: number | null;
+  /** Sleep: or as soon as the MCU sees this SOC (0..1). */
+  wakeSoc: number | null;
+  /** Awake: when the forecast SOC reaches the floor (the next sleep is planned around then); null = not within the horizon. */
+  floorAt: number | null;
+}
+
+/** The companion MCU's power management: the wake/sleep plan. */
+export interface PowerSummary {
+  /** True when the companion MCU manages the host's power (an `mcu:` energy source). */
+  managed: boolean;
+  /** One sentence for people: who manages power, or why nothing does. */
+  note: string;
+  /** `energy.sleep.enabled`. */
+  enabled: boolean;
+  /** The MCU link is open. */
+  linked: boolean;
+  lastWake: { reason: string; sleptSeconds: number; at: number } | null;
+  /** The decision taken on the current reading and forecast (not armed: the planner arms only on its round). */
+  plan: PowerPlanSummary | null;
+  /** The planner's last round. */
+  lastDecision: PowerPlanSummary | null;
+  nextPlanAt: number | null;
+  /** An armed sleep (the daemon is going down). */
+  armed: string | null;
+}
+
+/** Counters of the personal instance; `accuracy` is the accuracy on feedback (null: not known, e.g. from an older daemon). */
+export interface LearningSummary {
+  received: number;
+  predicted: number;
+  feedback: number;
+  rejected: number;
+  accuracy: FeedbackAccuracySnapshot | null;
+}
+
 export interface StatusSummary {
   v: 1;
   node: string | null;
@@ -85,7 +129,9 @@ export interface StatusSummary {
   privacy: PrivacySummary | null;
   outbox: { messages: number; bytes: number };
   sync: SyncSummary | null;
-  learning: { received: number; predicted: number; feedback: number; rejected: number } | null;
+  learning: LearningSummary | null;
+  /** The wake/sleep plan; null where it is not known (the CLI reading the data dir). */
+  power: PowerSummary | null;
 }
 
 /** Summarise field contributions: per key its origin count, total count and latest update. */

@@ -14,7 +14,7 @@ import { get, raw } from './http.js';
 function summary(extra: Partial<StatusSummary> = {}): StatusSummary {
   return {
     v: 1, node: 'ntest', fleet: 'f', board: 'generic-x86', time: Date.now(), from: 'daemon', mqtt: 'connected', energy: null,
-    field: { contributions: 0, keyCount: 0, originCount: 0, digest: 'ab', keys: [] }, peers: [], privacy: null, outbox: { messages: 0, bytes: 0 }, sync: null, learning: null, ...extra,
+    field: { contributions: 0, keyCount: 0, originCount: 0, digest: 'ab', keys: [] }, peers: [], privacy: null, outbox: { messages: 0, bytes: 0 }, sync: null, learning: null, power: null, ...extra,
   };
 }
 const provider = (big = ''): StatusProvider => ({ summary: () => summary({ board: 'b' + big }), history: () => ({ from: 0, to: 0, points: [], modes: [], sourcePoints: 0 }) });

@@ -22,6 +22,8 @@ export const instanceSection = z
     restartDelayMs: z.number().int().min(0).default(100),
     /** onnxruntime intra-op threads inside the worker. Default 1 (edge boards have few cores). */
     intraOpThreads: z.number().int().min(1).max(64).default(1),
+    /** Labelled observations the windowed accuracy on feedback covers (status page, `h3lix status`, `/metrics`). Default 100. */
+    feedbackWindow: z.number().int().min(1).max(100_000).default(100),
   })
   .strict()
-  .default({ enabled: true, evolutionIntervalSeconds: 1800, modelDir: 'models/sensor-encoder', maxBatch: 32, batchWindowMs: 0, maxQueue: 4096, restartDelayMs: 100, intraOpThreads: 1 });
+  .default({ enabled: true, evolutionIntervalSeconds: 1800, modelDir: 'models/sensor-encoder', maxBatch: 32, batchWindowMs: 0, maxQueue: 4096, restartDelayMs: 100, intraOpThreads: 1, feedbackWindow: 100 });

@@ -117,6 +117,7 @@ export class DaemonEnergyFeature implements Feature {
       },
     });
     this.sleep = sleep;
+    if (this.handles.energy) this.handles.energy.sleep = sleep;
     let noticeOff: (() => void) | undefined;
     this.offs.push(
       source.events.on('status', (s) => {

@@ -8,6 +8,8 @@ import type { InferenceService } from '../../instance/inference/index.js';
 import type { PersonalInstance } from '../../instance/personal-instance.js';
 import type { ModelManifest } from '../../instance/model/manifest.js';
 import type { LearningStack } from '../../signals/index.js';
+import type { SleepControl } from '../../energy/sleep-control.js';
+import type { HistogramData } from '../../util/histogram.js';
 
 export interface EnergyHandle {
   feature: EnergyFeature;
@@ -16,6 +18,8 @@ export interface EnergyHandle {
   profile: BoardProfile;
   /** The source URI in use; undefined = no source (fixed schedule, nominal normal mode). */
   sourceUri: string | undefined;
+  /** Planned sleep through the companion MCU; set once it starts (`mcu:` sources only), else undefined. */
+  sleep?: SleepControl | undefined;
 }
 
 export interface LearningHandle {
@@ -23,6 +27,8 @@ export interface LearningHandle {
   stack: LearningStack;
   /** Undefined when no broker URL was known (see docs/daemon.md). */
   instance: PersonalInstance | undefined;
+  /** Inference latency of the instance's observations (embed in the worker + predict), seconds. */
+  inferenceLatency: HistogramData;
   /** Swap the encoder model under the scheduler's update lock (never overlaps local evolution). */
   swapModel(dir: string): Promise<ModelManifest>;
 }

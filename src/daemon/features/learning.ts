@@ -19,6 +19,7 @@ import { PersonalInstance } from '../../instance/personal-instance.js';
 import { gatedField, readModelPrototypes } from '../../instance/conditioning/gated-field.js';
 import { PlausibilityGate } from '../../instance/conditioning/plausibility.js';
 import { createLearningStack, kvPrivacyPersistence, type LearningStack } from '../../signals/index.js';
+import { LatencyHistogram } from '../../util/histogram.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
@@ -65,6 +66,8 @@ export class DaemonLearningFeature implements Feature {
   private unhook: (() => void) | undefined;
   private offs: Array<() => void> = [];
   private running = false;
+  /** Observation → prediction latency of the personal instance (`h3lix_inference_latency_seconds`). */
+  private readonly latency = new LatencyHistogram();
   private readonly log: Logger;
 
   constructor(
@@ -163,6 +166,7 @@ export class DaemonLearningFeature implements Feature {
       inference: svc,
       stack,
       instance,
+      inferenceLatency: this.latency,
       swapModel: (dir) =>
         scheduler.withUpdateLock('model-swap', async () => {
           const manifest = await svc.swap(dir);
@@ -210,6 +214,8 @@ export class DaemonLearningFeature implements Feature {
       clipNorm: config.signals.clipNorm,
       clock: ctx.clock,
       logger: moduleLogger(ctx.logger, 'instance'),
+      latency: this.latency,
+      feedbackWindow: config.instance.feedbackWindow,
     });
     this.instance = instance;
     return instance;
