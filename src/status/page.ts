@@ -102,6 +102,7 @@ table{width:100%;border-collapse:collapse;font-size:13px;font-variant-numeric:ta
 th,td{text-align:left;padding:3px 4px;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 th{color:var(--muted);font-weight:500}
 .row{display:flex;justify-content:space-between;gap:8px;padding:3px 0;font-size:14px}
+.row span:first-child{white-space:nowrap}
 .row span:last-child{font-variant-numeric:tabular-nums;text-align:right}
 .bar{height:8px;background:#e8edf2;border-radius:4px;overflow:hidden}
 .bar div{height:100%;width:0;background:var(--normal)}
