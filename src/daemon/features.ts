@@ -13,7 +13,8 @@ export interface DefaultFeaturesOptions {
   /** Filled by the features while they run (energy scheduler, learning stack...). Default: a fresh object. */
   handles?: FeatureHandles;
   /**
-   * Broker URL/credentials for the personal instance's MQTT client when they are not in the config
+   * Broker URL/credentials for the node's extra MQTT clients (the personal instance's, the status
+   * page's peer client) when they are not in the config
    * (fleet mode: `{ url: fleetNode.brokerUrl, credentials: () => fleetNode.brokerCredentials() }`).
    * Default: `broker.url`, else the embedded broker, with `broker.username/password`.
    */
@@ -33,7 +34,7 @@ export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOption
   const handles = opts.handles ?? {};
   const features: FeatureFactory[] = [energyFeatureFactory(handles)];
   if (config.instance.enabled) features.push(learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {}));
-  if (config.status.enabled) features.push(statusFeatureFactory(handles)); // 3. status page + /metrics (docs/status.md)
+  if (config.status.enabled) features.push(statusFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})); // 3. status page + /metrics (docs/status.md)
   if (config.homeassistant.enabled) features.push(homeassistantFeatureFactory(handles)); // 4. Home Assistant discovery
   return features;
 }

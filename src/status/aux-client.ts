@@ -6,7 +6,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { DaemonContext } from '../daemon/feature.js';
-import { instanceBrokerUrl } from '../daemon/features/learning.js';
+import { instanceBrokerUrl, type InstanceBrokerOverride } from '../daemon/features/learning.js';
 import type { Logger } from '../util/logger.js';
 
 /** Options of {@link openAuxClient}. */
@@ -18,13 +18,21 @@ export interface AuxClientOptions {
   /** Called after every (re)connect, once the subscriptions are acknowledged. Default none. */
   onConnect?: () => void;
   logger: Logger;
+  /** Broker URL and credentials when the config does not hold them (fleet mode: the node's tokens, re-read before every reconnect). Default: the config's. */
+  broker?: InstanceBrokerOverride;
 }
 
-/** Connect to the daemon's broker (`broker.url`, else the embedded one); undefined when there is none. */
+/**
+ * Connect to the daemon's broker (the override's URL, else `broker.url`, else the embedded one);
+ * undefined when there is none. Client id `h3lix-<fleet>-<node>-<suffix>`, which the fleet broker
+ * hooks accept for the node (src/fleet/client-ids.ts).
+ */
 export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClient | undefined {
-  const broker = instanceBrokerUrl(ctx);
+  const broker = instanceBrokerUrl(ctx, o.broker);
   if (!broker) return undefined;
   const config = ctx.config;
+  const creds = o.broker?.credentials;
+  const first = creds ? creds() : { username: config.broker.username, password: config.broker.password };
   const client = mqtt.connect(broker.url, {
     clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-${o.suffix}`.slice(0, 128),
     protocolVersion: broker.protocolVersion,
@@ -33,9 +41,17 @@ export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClie
     reconnectPeriod: config.broker.reconnectMs,
     reconnectOnConnackError: true,
     keepalive: config.broker.keepaliveSeconds,
-    ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
-    ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),
+    ...(first.username !== undefined ? { username: first.username } : {}),
+    ...(first.password !== undefined ? { password: first.password } : {}),
   });
+  if (creds) {
+    // token credentials expire: fresh ones before every reconnect, as the daemon's transport does
+    client.on('reconnect', () => {
+      const c = creds();
+      client.options.username = c.username;
+      client.options.password = c.password;
+    });
+  }
   client.on('error', (err) => o.logger.debug({ err: err.message }, `${o.suffix} mqtt error`));
   client.on('message', (topic, payload, packet) => {
     try {
@@ -46,9 +62,12 @@ export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClie
   });
   client.on('connect', () => {
     if (o.subscriptions.length === 0) return o.onConnect?.();
-    client.subscribe(o.subscriptions, { qos: 1 }, (err) => {
-      if (err) o.logger.warn({ err: err.message }, `${o.suffix}: subscribe failed`);
-      else o.onConnect?.();
+    client.subscribe(o.subscriptions, { qos: 1 }, (err, granted) => {
+      if (err) return void o.logger.warn({ err: err.message }, `${o.suffix}: subscribe failed`);
+      // SUBACK 0x80 [MQTT-3.9.3]: the broker's ACL refused the filter; the connection stays up
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (refused.length) o.logger.warn({ refused }, `${o.suffix}: the broker refused the subscription (ACL): ${refused.join(', ')}`);
+      o.onConnect?.();
     });
   });
   return client;

@@ -33,6 +33,12 @@ export const statusSection = z
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /** Largest request head, bytes; bigger is answered 431. Default 8192. */
     maxHeaderBytes: z.number().int().min(1024).max(65_536).default(8192),
+    /**
+     * Open a second MQTT connection for the peers' retained births (`state/+`). Default true. Set false
+     * on a Mosquitto fleet broker (`use_username_as_clientid`: one connection per node, a second one
+     * displaces the daemon's); peers are then learned from the births the daemon's own connection sees.
+     */
+    peerClient: z.boolean().default(true),
   })
   .strict()
   .prefault({});

@@ -61,6 +61,14 @@ export class DaemonHomeassistantFeature implements Feature {
   async start(): Promise<void> {
     const { ctx } = this;
     const cfg = ctx.config.homeassistant;
+    if (ctx.config.fleet.enabled) {
+      // The fleet ACL (src/fleet/acl-policy.ts) lets a node publish only under its own fleet topics:
+      // `<prefix>/...` and `ha/<node>` are refused (aedes closes the connection, which would then
+      // reconnect forever), and on Mosquitto a second connection displaces the daemon's.
+      this.log.error({ prefix: cfg.prefix }, `Home Assistant discovery not started: fleet mode, and the fleet ACL grants a node neither ${cfg.prefix}/# nor ${ctx.topics.root}ha/<node> (docs/status.md "Fleet mode"); bridge the fleet broker to Home Assistant's instead`);
+      this.opts.onStarted?.(this);
+      return;
+    }
     this.running = true;
     this.counter = new EnergyCounter(ctx.kv);
     const prev = this.loadPublished();

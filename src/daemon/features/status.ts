@@ -12,10 +12,16 @@ import { isLoopbackHost, loadOrCreateToken, tokenFilePath } from '../../status/t
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
+import type { InstanceBrokerOverride } from './learning.js';
 
-/** Options of {@link statusFeatureFactory}. `onStarted`: called with the feature once it listens (tests, tools). Default none. */
+/**
+ * Options of {@link statusFeatureFactory}. `onStarted`: called with the feature once it listens
+ * (tests, tools); default none. `broker`: URL/credentials of the peer client when the config does
+ * not hold them (fleet mode: the node's tokens); default the config's.
+ */
 export interface StatusFeatureOptions {
   onStarted?: (feature: DaemonStatusFeature) => void;
+  broker?: InstanceBrokerOverride;
 }
 
 /** The factory `defaultFeatures` adds when `status.enabled`; reads the other features through `handles`. */
@@ -36,6 +42,11 @@ export class DaemonStatusFeature implements Feature {
     private readonly opts: StatusFeatureOptions = {},
   ) {
     this.log = moduleLogger(ctx.logger, 'status');
+  }
+
+  /** The peer client while running (tests). */
+  get peerClient(): MqttClient | undefined {
+    return this.client;
   }
 
   /** The server while running (tests read its port). */
@@ -78,7 +89,9 @@ export class DaemonStatusFeature implements Feature {
     }
     this.server = server;
     // Peers: retained births/deaths arrive at subscribe time, so the page has its own subscription.
-    this.client = openAuxClient(ctx, { suffix: 'status', subscriptions: [`${ctx.topics.root}state/+`], onMessage: (t, p) => peers.onMessage(t, p), logger: this.log });
+    if (cfg.peerClient) {
+      this.client = openAuxClient(ctx, { suffix: 'status', subscriptions: [`${ctx.topics.root}state/+`], onMessage: (t, p) => peers.onMessage(t, p), logger: this.log, ...(this.opts.broker ? { broker: this.opts.broker } : {}) });
+    } else this.log.info('status.peerClient: false: peers are learned from the births the daemon itself receives (a peer already up appears at its next birth)');
     this.offs.push(ctx.inbound.on('message', (t, p) => peers.onMessage(t, p)));
     this.offs.push(ctx.events.on('energyMode', () => server.notify()));
     const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${server.port}/`;
