@@ -36,7 +36,8 @@ export const statusSection = z
     /**
      * Open a second MQTT connection for the peers' retained births (`state/+`). Default true. Set false
      * on a Mosquitto fleet broker (`use_username_as_clientid`: one connection per node, a second one
-     * displaces the daemon's); peers are then learned from the births the daemon's own connection sees.
+     * displaces the daemon's); peers are then learned from the births the daemon's own connection sees
+     * (a peer already up only if its retained birth arrives after the status feature started: a race).
      */
     peerClient: z.boolean().default(true),
   })
