@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BOARD_NODE_FLAGS } from '../src/bundle/node-flags.js';
 import type { BenchRow } from './row.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,9 +22,9 @@ function rssMb(pid: number): number {
 }
 
 /** Spawn, wait for `readyRe` on stderr/stdout, let it settle, read RSS, stop it. */
-async function measure(args: string[], readyRe: RegExp): Promise<{ readyMs: number; rss: number }> {
+async function measure(args: string[], readyRe: RegExp, nodeFlags: readonly string[] = []): Promise<{ readyMs: number; rss: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const onData = (d: Buffer): void => void (out += d.toString());
   child.stdout.on('data', onData);
@@ -66,8 +67,12 @@ export async function run(): Promise<BenchRow[]> {
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'h3lix-footprint-'));
   const bare = await measure(['-e', 'console.log("up"); setInterval(() => {}, 1000)'], /up/);
-  const idle = await measure([join(root, 'bin', 'h3lix.js'), 'run', '--config', config(dir, false)], /"msg":"ready"/);
-  const model = await measure([join(root, 'bin', 'h3lix.js'), 'run', '--config', config(dir, true)], /"msg":"ready"/);
+  // As a board runs it: the bundle's launcher passes BOARD_NODE_FLAGS; and without them, for comparison.
+  const run = (instance: boolean, flags: readonly string[]) => measure([join(root, 'bin', 'h3lix.js'), 'run', '--config', config(dir, instance)], /"msg":"ready"/, flags);
+  const idle = await run(false, BOARD_NODE_FLAGS);
+  const model = await run(true, BOARD_NODE_FLAGS);
+  const idlePlain = await run(false, []);
+  const modelPlain = await run(true, []);
   const row = (metric: string, value: number, unit: string, limit: number): BenchRow => ({
     metric,
     value,
@@ -79,8 +84,10 @@ export async function run(): Promise<BenchRow[]> {
     ok: value <= limit,
   });
   return [
-    row('h3lix run RSS, model loaded (instance on)', model.rss, 'MB', 120),
-    row('h3lix run RSS, idle (instance off)', idle.rss, 'MB', 80),
+    row(`h3lix run RSS, model loaded (instance on), ${BOARD_NODE_FLAGS.join(' ')}`, model.rss, 'MB', 120),
+    row(`h3lix run RSS, idle (instance off), ${BOARD_NODE_FLAGS.join(' ')}`, idle.rss, 'MB', 80),
+    row('h3lix run RSS, model loaded, default V8 flags', modelPlain.rss, 'MB', 120),
+    row('h3lix run RSS, idle, default V8 flags', idlePlain.rss, 'MB', 80),
     row('h3lix run start to ready, instance on', model.readyMs, 'ms', 1500),
     row('h3lix run start to ready, instance off', idle.readyMs, 'ms', 1500),
   ];

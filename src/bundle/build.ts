@@ -7,6 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { copyPackage, productionClosure, pruneNative } from './collect.js';
 import { archMismatch, isNativePath, readElfIdent } from './elf.js';
+import { BOARD_NODE_FLAGS } from './node-flags.js';
 import { MANIFEST_FILE, SIGNATURE_FILE, listFiles, manifestFiles, signManifest, type BundleManifest } from './manifest.js';
 import type { BundleTarget } from './targets.js';
 import { writeTarGz, type TarFileEntry } from './tar-write.js';
@@ -39,9 +40,10 @@ export interface BuiltBundle {
 
 /** `bin/h3lix`: runs the bundled CLI on the bundled runtime, wherever the bundle is unpacked. */
 const LAUNCHER = `#!/bin/sh
-# h3lix launcher: the bundled Node.js runtime running the bundled CLI (no system Node needed).
+# h3lix launcher: the bundled Node.js runtime running the bundled CLI (no system Node needed),
+# with the board's V8 flags (src/bundle/node-flags.ts).
 here=$(dirname "$(readlink -f "$0")")
-exec "$here/node" "$here/h3lix.js" "$@"
+exec "$here/node" ${BOARD_NODE_FLAGS.join(' ')} "$here/h3lix.js" "$@"
 `;
 
 /** Optional native packages left out: their loaders fall back to JavaScript (cbor-x without cbor-extract). */

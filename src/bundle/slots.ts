@@ -110,6 +110,25 @@ export interface InstallResult {
 }
 
 /**
+ * The refusals that need the install root, not the bundle (nothing is written): the current slot still
+ * on trial, a version that failed its health check here before (unless `force`), a store schema the
+ * running version could not read after a rollback. Returns the running slot's manifest.
+ */
+export function checkInstallable(c: SlotContext, manifest: BundleManifest, force: boolean): BundleManifest | undefined {
+  const state = readState(c);
+  const cur = currentSlot(c);
+  const running = cur ? slotManifest(c, cur) : undefined;
+  // Never overwrite the last known-good slot while the current one is still on trial.
+  if (state.pending && state.pending.slot === cur) throw new H3lixError('UPDATE_FAILED', `version ${state.pending.version} in slot ${cur} is still on trial; confirm it (bundle confirm) or roll back first`);
+  const failed = state.failed.find((f) => f.version === manifest.version);
+  if (failed && !force) throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} failed its health check on this board (${failed.reason}); not retried without --force`);
+  if (running && manifest.storeSchema > running.storeSchema) {
+    throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} migrates the store to schema ${manifest.storeSchema}; the running ${running.version} (schema ${running.storeSchema}) could not read it after a rollback`);
+  }
+  return running;
+}
+
+/**
  * Verify (nothing written), unpack into the inactive slot, switch, health-check; roll back and remember
  * the version on failure. Refusals (bad bundle, a version that already failed, a store schema the
  * running version could not read after a rollback) throw before anything changes on disk.
@@ -142,14 +161,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   // Pass 1 reads the whole tarball and checks everything without writing a byte (singlePass is the
   // test-only negative control that skips it). Pass 2 re-checks every hash while it writes.
   const manifest = o.singlePass ? await extract() : await scanBundle(o.file, { fleetPublicKey: o.fleetPublicKey, ...(o.target ? { target: o.target } : {}) });
-  const running = cur ? slotManifest(o, cur) : undefined;
-  // Never overwrite the last known-good slot while the current one is still on trial.
-  if (state.pending && state.pending.slot === cur) throw new H3lixError('UPDATE_FAILED', `version ${state.pending.version} in slot ${cur} is still on trial; confirm it (bundle confirm) or roll back first`);
-  const failed = state.failed.find((f) => f.version === manifest.version);
-  if (failed && !o.force) throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} failed its health check on this board (${failed.reason}); not retried without --force`);
-  if (running && manifest.storeSchema > running.storeSchema) {
-    throw new H3lixError('UPDATE_FAILED', `version ${manifest.version} migrates the store to schema ${manifest.storeSchema}; the running ${running.version} (schema ${running.storeSchema}) could not read it after a rollback`);
-  }
+  const running = checkInstallable(o, manifest, o.force === true);
   if (!o.singlePass) await extract();
   const m = fs.openWrite(join(incoming, MANIFEST_FILE), 0o644);
   m.write(Buffer.from(JSON.stringify(manifest)));

@@ -2,23 +2,31 @@ import { Command, CommanderError } from 'commander';
 import { H3lixError, describeError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { UsageError, writeLine, type CliContext, type RegisterCommand } from './context.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerModelsCommands } from './commands/models.js';
-import { registerEvalCommands } from './commands/eval.js';
-import { registerRunCommands } from './commands/run.js';
-import { registerDemoCommands } from './commands/demo.js';
-import { registerCcfCommands } from './commands/ccf.js';
-import { registerSimulateCommands } from './commands/simulate.js';
-import { registerFleetCommands } from './commands/fleet.js';
-import { registerEmulateCommands } from './commands/emulate.js';
-import { registerEnergyWatchCommands } from './commands/energy-watch.js';
-import { registerMcuCommands } from './commands/mcu.js';
-import { registerStatusCommands } from './commands/status.js';
-import { registerBundleCommands } from './commands/bundle.js';
-import { registerImageCommands } from './commands/image.js';
+/**
+ * Every top-level command and the module that registers it, in help order. A module is imported only
+ * when its command runs (or for help over all commands), so `h3lix run` does not load the eval,
+ * bundle or emulator code and their dependencies.
+ */
+const commands: Array<{ name: string; load: () => Promise<RegisterCommand> }> = [
+  { name: 'config', load: async () => (await import('./commands/config.js')).registerConfigCommands },
+  { name: 'models', load: async () => (await import('./commands/models.js')).registerModelsCommands },
+  { name: 'eval', load: async () => (await import('./commands/eval.js')).registerEvalCommands },
+  { name: 'run', load: async () => (await import('./commands/run.js')).registerRunCommands },
+  { name: 'demo', load: async () => (await import('./commands/demo.js')).registerDemoCommands },
+  { name: 'ccf', load: async () => (await import('./commands/ccf.js')).registerCcfCommands },
+  { name: 'simulate', load: async () => (await import('./commands/simulate.js')).registerSimulateCommands },
+  { name: 'emulate', load: async () => (await import('./commands/emulate.js')).registerEmulateCommands },
+  { name: 'energy', load: async () => (await import('./commands/energy-watch.js')).registerEnergyWatchCommands },
+  { name: 'mcu', load: async () => (await import('./commands/mcu.js')).registerMcuCommands },
+  { name: 'status', load: async () => (await import('./commands/status.js')).registerStatusCommands },
+  { name: 'health', load: async () => (await import('./commands/health.js')).registerHealthCommands },
+  { name: 'fleet', load: async () => (await import('./commands/fleet.js')).registerFleetCommands },
+  { name: 'bundle', load: async () => (await import('./commands/bundle.js')).registerBundleCommands },
+  { name: 'image', load: async () => (await import('./commands/image.js')).registerImageCommands },
+];
 
-/** Every command module, in help order. Each registers its own subcommands. */
-const commands: RegisterCommand[] = [registerConfigCommands, registerModelsCommands, registerEvalCommands, registerRunCommands, registerDemoCommands, registerCcfCommands, registerSimulateCommands, registerEmulateCommands, registerEnergyWatchCommands, registerMcuCommands, registerStatusCommands, registerFleetCommands, registerBundleCommands, registerImageCommands];
+/** The top-level command names, in help order. */
+export const commandNames: readonly string[] = commands.map((c) => c.name);
 
 /** Map an error to the exit code documented in README "CLI". */
 export function exitCodeFor(err: unknown): number {
@@ -58,8 +66,12 @@ export function exitCodeFor(err: unknown): number {
   return ExitCode.SOFTWARE;
 }
 
-/** Build the program (exported so tests can drive it in-process). */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * Build the program (exported so tests can drive it in-process). With `argv`, only the module of the
+ * command named first is loaded; without it, or for help, a version or an unknown name, every module
+ * is (commander then lists them all or suggests the nearest).
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
   const program = new Command('h3lix')
     .description('h3lix-edge: local ONNX reasoning, private learning signals, a signed Collective Context Field over MQTT, energy-adaptive scheduling')
     .version('0.1.0')
@@ -69,7 +81,9 @@ export function buildProgram(ctx: CliContext): Command {
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
     });
-  for (const register of commands) register(program, ctx);
+  const first = argv?.slice(2).find((a) => !a.startsWith('-'));
+  const only = commands.find((c) => c.name === first);
+  for (const c of only ? [only] : commands) (await c.load())(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -88,8 +102,8 @@ export async function runCli(
       exitCode = code;
     },
   };
-  const program = buildProgram(ctx);
   try {
+    const program = await buildProgram(ctx, argv);
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {

@@ -11,6 +11,7 @@ import { instanceSection } from './sections/instance.js';
 import { fleetSection } from './sections/fleet.js';
 import { statusSection } from './sections/status.js';
 import { homeassistantSection } from './sections/homeassistant.js';
+import { updateSection } from './sections/update.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -32,8 +33,13 @@ export const configSchema = z
     fleet: fleetSection,
     status: statusSection,
     homeassistant: homeassistantSection,
+    update: updateSection,
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Only the fleet key may order an update: the `update` command exists in fleet mode only.
+    if (c.update.enabled && !c.fleet.enabled) ctx.addIssue({ code: 'custom', path: ['update', 'enabled'], message: 'needs fleet.enabled: updates are ordered by fleet-signed commands' });
+  });
 
 export type H3lixConfig = z.output<typeof configSchema>;
 export type H3lixConfigInput = z.input<typeof configSchema>;

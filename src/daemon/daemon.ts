@@ -110,7 +110,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     try {
       await startCore();
       events.emit('ready');
-      for (const factory of opts.features ?? []) await startFeature(factory(ctx!));
+      for (const factory of opts.features ?? []) await startFeature(await factory(ctx!));
     } catch (err) {
       await stop('start failed').catch(() => undefined);
       throw err;

@@ -85,5 +85,8 @@ export interface DaemonContext {
   sendEnvelope(msg: { kind: import('../ccf/codec/envelope.js').EnvelopeKind; topic: string; body: Uint8Array; qos?: 0 | 1; retain?: boolean; coalesceKey?: string }): void;
 }
 
-/** Builds a plugged-in feature from the started core (energy, instance, fleet, telemetry...). */
-export type FeatureFactory = (ctx: DaemonContext) => Feature;
+/**
+ * Builds a plugged-in feature from the started core (energy, instance, fleet, telemetry...). It may be
+ * async, so that a feature's modules (and their native bindings) load only when the feature is on.
+ */
+export type FeatureFactory = (ctx: DaemonContext) => Feature | Promise<Feature>;

@@ -2,9 +2,7 @@ import type { H3lixConfig } from '../config/schema.js';
 import type { FeatureFactory } from './feature.js';
 import { energyFeatureFactory } from './features/energy.js';
 import type { FeatureHandles } from './features/handles.js';
-import { learningFeatureFactory, type InstanceBrokerOverride } from './features/learning.js';
-import { statusFeatureFactory } from './features/status.js';
-import { homeassistantFeatureFactory } from './features/homeassistant.js';
+import type { InstanceBrokerOverride } from './features/learning.js';
 
 export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
 
@@ -28,13 +26,14 @@ export interface DefaultFeaturesOptions {
  * 2. `learning` (when `instance.enabled`): inference worker, learning stack, personal instance, with
  *    its tasks on the energy scheduler (needs 1).
  * Each factory receives the started DaemonContext (src/daemon/feature.ts); the features share
- * `opts.handles`.
+ * `opts.handles`. Features 2–4 are imported when they are switched on, so that a board without them
+ * does not load their modules (onnxruntime-node, the HTTP server, the discovery code).
  */
 export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOptions = {}): FeatureFactory[] {
   const handles = opts.handles ?? {};
   const features: FeatureFactory[] = [energyFeatureFactory(handles)];
-  if (config.instance.enabled) features.push(learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {}));
-  if (config.status.enabled) features.push(statusFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})); // 3. status page + /metrics (docs/status.md)
-  if (config.homeassistant.enabled) features.push(homeassistantFeatureFactory(handles)); // 4. Home Assistant discovery
+  if (config.instance.enabled) features.push(async (ctx) => (await import('./features/learning.js')).learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})(ctx));
+  if (config.status.enabled) features.push(async (ctx) => (await import('./features/status.js')).statusFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})(ctx)); // 3. status page + /metrics (docs/status.md)
+  if (config.homeassistant.enabled) features.push(async (ctx) => (await import('./features/homeassistant.js')).homeassistantFeatureFactory(handles)(ctx)); // 4. Home Assistant discovery
   return features;
 }

@@ -5,24 +5,10 @@
  * older releases. Availability follows the node's retained birth/death on `state/<node>` (JSON
  * `{"online": true|false, ...}`), so an entity goes unavailable when the broker publishes the will.
  */
-import { createRequire } from 'node:module';
+import { H3LIX_VERSION } from '../util/version.js';
 import type { SensorSpec } from './sensors.js';
 
-/** The package version: the first package.json above this module (src/homeassistant, dist/src/homeassistant or a bundle). */
-export const H3LIX_VERSION: string = packageVersion();
-
-function packageVersion(): string {
-  const req = createRequire(import.meta.url);
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = req(rel) as { name?: string; version?: string };
-      if (pkg.name === 'h3lix-edge' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return '0.0.0';
-}
+export { H3LIX_VERSION };
 
 /** What the payloads are built from. */
 export interface DiscoveryInput {

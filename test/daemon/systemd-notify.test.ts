@@ -45,7 +45,7 @@ t.test('READY=1, WATCHDOG=1 and STOPPING=1 reach a notify socket through systemd
   const env = { PATH: process.env.PATH, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '30000000', WATCHDOG_PID: String(process.pid) };
   const [factory] = systemdFeatures({ env });
   t.ok(factory, 'the feature is on when NOTIFY_SOCKET is set');
-  const feature = factory!(ctx);
+  const feature = await factory!(ctx);
   await feature.start();
   await until(() => lines.some((l) => l.includes('READY=1')), 10_000, 'READY=1');
   t.match(lines.find((l) => l.includes('READY=1')), new RegExp(`MAINPID=${process.pid}`), 'names the daemon as the main PID');

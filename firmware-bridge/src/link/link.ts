@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import { H3lixError } from '../../../src/errors.js';
 
 /**
@@ -40,11 +39,13 @@ export interface SerialLinkOptions {
 
 /** A local serial device (any path: `/dev/ttyUSB0`, `/dev/serial/by-id/...`, a pty). 8N1, no flow control. */
 export function serialLink(options: SerialLinkOptions): Link {
-  const create = options.createPort ?? ((o) => new SerialPort(o) as unknown as OpenablePort);
   return {
     label: `${options.path} @ ${options.baudRate}`,
-    open: () =>
-      new Promise<OpenLink>((resolve, reject) => {
+    open: async () => {
+      // serialport (and its native binding) is loaded on first open, not when the daemon starts:
+      // a board without a serial energy source never pays its memory.
+      const create = options.createPort ?? (await defaultCreatePort());
+      return new Promise<OpenLink>((resolve, reject) => {
         let port: OpenablePort;
         try {
           port = create({ path: options.path, baudRate: options.baudRate, autoOpen: false });
@@ -53,8 +54,14 @@ export function serialLink(options: SerialLinkOptions): Link {
           return;
         }
         port.open((err) => (err ? reject(unavailable(options.path, err)) : resolve({ stream: port, close: () => closePort(port) })));
-      }),
+      });
+    },
   };
+}
+
+async function defaultCreatePort(): Promise<NonNullable<SerialLinkOptions['createPort']>> {
+  const { SerialPort } = await import('serialport');
+  return (o) => new SerialPort(o) as unknown as OpenablePort;
 }
 
 /** Options of {@link tcpLink}. */

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU as ModbusRtuClient } from 'modbus-serial/ModbusRTU.js';
 import { describeError } from '../../../src/errors.js';
 import type { TimerHandle } from '../../../src/util/clock.js';
@@ -7,8 +7,12 @@ import type { ProtocolSession, SessionContext } from '../source/energy-source.js
 import { DuplexModbusPort } from './port-adapter.js';
 import type { RegisterMap } from './registers.js';
 
-// modbus-serial is CommonJS (`module.exports = ModbusRTU`); its typings declare an ES default export.
-const ModbusRTU = ModbusSerial as unknown as new (port: unknown) => ModbusRtuClient;
+// modbus-serial is CommonJS (`module.exports = ModbusRTU`). It is required when the first Modbus
+// session opens, not when the daemon starts: it pulls in serialport, which a board without a Modbus
+// charge controller should not pay for in memory.
+const requireCjs = createRequire(import.meta.url);
+let ModbusRTU: (new (port: unknown) => ModbusRtuClient) | undefined;
+const modbusRtu = (): new (port: unknown) => ModbusRtuClient => (ModbusRTU ??= requireCjs('modbus-serial') as new (port: unknown) => ModbusRtuClient);
 
 /** Options of {@link modbusSession}. */
 export interface ModbusSessionOptions {
@@ -29,7 +33,7 @@ export interface ModbusSessionOptions {
  */
 export function modbusSession(stream: Duplex, ctx: SessionContext, options: ModbusSessionOptions): ProtocolSession {
   const port = new DuplexModbusPort(stream);
-  const client = new ModbusRTU(port);
+  const client = new (modbusRtu())(port);
   client.setID(options.unit ?? 1);
   client.setTimeout(options.timeoutMs ?? 1000);
   let stopped = false;

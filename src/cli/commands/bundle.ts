@@ -11,6 +11,9 @@ import { scanBundle } from '../../bundle/verify.js';
 import { FleetDir } from '../../fleet/fleet-dir.js';
 import { systemClock } from '../../util/clock.js';
 import { createLogger } from '../../util/logger.js';
+import { waitHealthy } from '../../daemon/health-file.js';
+import { describeError } from '../../errors.js';
+import { writeFileAtomicRaw } from '../../store/atomic-file.js';
 import { ExitCode } from '../exit-codes.js';
 import { parsePositiveInt, writeLine, type CliContext } from '../context.js';
 
@@ -102,20 +105,34 @@ export function registerBundleCommands(program: Command, ctx: CliContext): void 
     .option('--health-cmd <cmd>', 'health check run after the switch; exit 0 = healthy', 'systemctl restart h3lix.service')
     .option('--health-timeout <s>', 'seconds the health check may take', parsePositiveInt('--health-timeout', 1, 3600), 90)
     .option('--force', 'install a version that failed its health check before')
-    .action(async (file: string, opts: { root: string; fleetKey: string; healthCmd: string; healthTimeout: number; force?: boolean }) => {
-      const { publicKey } = loadFleetPublicKey(opts.fleetKey);
-      const host = hostTarget();
-      const r = await installBundle({
-        file,
-        root: resolve(opts.root),
-        fleetPublicKey: publicKey,
-        ...(host ? { target: host } : {}),
-        health: shellHealthCheck(opts.healthCmd, opts.healthTimeout * 1000),
-        clock: systemClock,
-        force: opts.force === true,
-      });
-      writeLine(ctx.stdout, JSON.stringify(r));
-      if (r.outcome !== 'installed') ctx.setExitCode(ExitCode.FAILED);
+    .option('--wait-healthy <dataDir>', 'after --health-cmd, also wait until the daemon of this data dir reports broker connected + field loaded (health.json)')
+    .option('--result <file>', 'also write the JSON result (or the refusal) to this file, atomically')
+    .action(async (file: string, opts: { root: string; fleetKey: string; healthCmd: string; healthTimeout: number; force?: boolean; waitHealthy?: string; result?: string }) => {
+      const report = (r: Record<string, unknown>): void => {
+        if (opts.result) writeFileAtomicRaw(opts.result, Buffer.from(JSON.stringify({ ...r, file, at: Date.now() })), 0o644);
+      };
+      try {
+        const { publicKey } = loadFleetPublicKey(opts.fleetKey);
+        const host = hostTarget();
+        const timeoutMs = opts.healthTimeout * 1000;
+        const shell = shellHealthCheck(opts.healthCmd, timeoutMs);
+        const switchedAt = { t: 0 };
+        const health = async (): Promise<boolean> => {
+          switchedAt.t = Date.now();
+          if (!(await shell())) return false;
+          if (!opts.waitHealthy) return true;
+          const v = await waitHealthy(opts.waitHealthy, timeoutMs, systemClock, { startedAfter: switchedAt.t });
+          writeLine(ctx.stderr, `h3lix bundle install: health: ${v.reason}`);
+          return v.healthy;
+        };
+        const r = await installBundle({ file, root: resolve(opts.root), fleetPublicKey: publicKey, ...(host ? { target: host } : {}), health, clock: systemClock, force: opts.force === true });
+        report({ ...r });
+        writeLine(ctx.stdout, JSON.stringify(r));
+        if (r.outcome !== 'installed') ctx.setExitCode(ExitCode.FAILED);
+      } catch (err) {
+        report({ outcome: 'refused', reason: describeError(err) });
+        throw err;
+      }
     });
 
   bundle

@@ -5,6 +5,8 @@ import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
 import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
 import { systemdFeatures } from '../../daemon/features/systemd.js';
+import { healthFeature } from '../../daemon/features/health.js';
+import { updateFeature } from '../../daemon/features/update.js';
 import { H3lixError } from '../../errors.js';
 import { readBoardImage } from '../../fleet/board-files.js';
 import { loadBoardProfile } from '../../energy/board-profile.js';
@@ -51,7 +53,7 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
     logger: o.logger,
     clock,
     // systemd goes last: READY=1 once everything else started.
-    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode)] : []), ...systemdFeatures()],
+    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode), ...(o.config.update.enabled ? [updateFeature(fleetNode, o.config)] : [])] : []), healthFeature(), ...systemdFeatures()],
     ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
     ...(early ? { broker: early.broker } : {}),
     ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),

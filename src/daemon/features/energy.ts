@@ -11,7 +11,9 @@ import { EnergyFeature, loadBoardProfile, type BoardProfile, type EnergyMode, ty
 import { describeError } from '../../errors.js';
 import { SqliteEnergyHistoryStore } from '../../store/energy-history.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
-import { openEnergySource, parseSourceUri, sourceUriFromProfile, type EnergySource } from '../../../firmware-bridge/src/index.js';
+import { openEnergySource } from '../../../firmware-bridge/src/source/open.js';
+import type { EnergySource } from '../../../firmware-bridge/src/source/energy-source.js';
+import { parseSourceUri, sourceUriFromProfile } from '../../../firmware-bridge/src/source/uri.js';
 import { McuPowerClient } from '../../../firmware-bridge/src/mcu/power-client.js';
 import { SleepControl } from '../../energy/sleep-control.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';

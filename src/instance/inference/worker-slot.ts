@@ -51,7 +51,9 @@ export class WorkerSlot {
       ...(ctx && manifest.contextDim ? { contextName: ctx.name, contextDim: manifest.contextDim } : {}),
     };
     const entry = workerEntry();
-    this.worker = new Worker(entry.script, { workerData: init, eval: entry.eval });
+    // A small young generation: the worker only shuttles rows to onnxruntime and back, and the default
+    // (the main thread's) would cost a board several MB of RSS for nothing (docs/bundle.md, "Footprint").
+    this.worker = new Worker(entry.script, { workerData: init, eval: entry.eval, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.die(new H3lixError('INFERENCE_FAILED', `inference worker crashed: ${err.message}`, { cause: err, retryable: true })));
     this.worker.on('exit', (code) => this.die(new H3lixError('INFERENCE_FAILED', `inference worker exited with code ${code}`, { retryable: true })));
