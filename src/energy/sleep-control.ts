@@ -37,7 +37,7 @@ export interface SleepControlOptions {
 
 const MAX_OFF_S = 31 * 86_400;
 
-/** What the status page shows of the power plan (docs/status.md "Power plan"). */
+/** What the status page shows of the power plan (docs/status.md "Wake/sleep plan"). */
 export interface SleepControlState {
   /** `energy.sleep.enabled`. */
   enabled: boolean;

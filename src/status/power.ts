@@ -1,5 +1,5 @@
 /**
- * The wake/sleep plan for the status page (docs/status.md "Power plan"): what the energy feature's
+ * The wake/sleep plan for the status page (docs/status.md "Wake/sleep plan"): what the energy feature's
  * sleep control (src/energy/sleep-control.ts, companion MCU only) has decided and would decide now,
  * and the last wake reason the MCU reported. Without an MCU the summary says so in its note.
  */
