@@ -49,6 +49,8 @@ export interface UpdateFirmwareOptions {
   onProgress?: (p: UpdateProgress) => void;
   /** Called before every step (tests cut the power here). */
   beforeStep?: (s: UpdateStep) => Promise<void> | void;
+  /** Stop at the next step (SIGINT). The MCU keeps what it has: a later run resumes. */
+  signal?: AbortSignal;
 }
 
 export interface UpdateResult {
@@ -91,12 +93,16 @@ export async function updateFirmware(o: UpdateFirmwareOptions): Promise<UpdateRe
   const chunkBytes = o.chunkBytes ?? FW_CHUNK_MAX;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > FW_CHUNK_MAX) throw new H3lixError('DATA_INVALID', `chunk size must be 1..${FW_CHUNK_MAX} bytes`);
   const progress = o.onProgress ?? (() => undefined);
-  const step = async (s: UpdateStep) => o.beforeStep?.(s);
+  const step = async (s: UpdateStep) => {
+    o.signal?.throwIfAborted();
+    await o.beforeStep?.(s);
+  };
   let conn = await o.connect();
   let fw = new McuFirmwareClient(conn.client);
   let reconnects = 0;
   const reconnect = async (why: unknown): Promise<void> => {
     if (!lost(why) || reconnects >= (o.reconnects ?? 5)) throw why;
+    o.signal?.throwIfAborted();
     reconnects++;
     progress({ phase: 'resume', detail: `MCU stopped answering (${(why as Error).message}); reconnect ${reconnects}` });
     await conn.close().catch(() => undefined);
@@ -183,6 +189,7 @@ async function waitAnswering(o: UpdateFirmwareOptions): Promise<UpdaterConnectio
   const deadline = o.clock.monotonic() + (o.bootTimeoutMs ?? 10_000);
   let last: unknown;
   while (o.clock.monotonic() < deadline) {
+    o.signal?.throwIfAborted();
     try {
       const conn = await o.connect();
       try {
