@@ -17,6 +17,11 @@ static int rec_read(uint32_t addr, uint8_t *b, size_t n, uint32_t magic) {
 
 static int rec_write(uint32_t a0, uint32_t a1, uint8_t *b, size_t n, uint32_t seq) {
   wr16(b + n - 2, crc16_ccitt_false(b, n - 2));
+#ifdef H3LIX_TEST_ONE_COPY
+  (void)a1;
+  (void)seq;
+  return hal_nv_write(a0, b, n); /* negative control only: one record rewritten in place */
+#endif
   /* seq decides the copy: the new record never overwrites the one it replaces */
   return hal_nv_write(seq & 1u ? a1 : a0, b, n);
 }
@@ -24,6 +29,9 @@ static int rec_write(uint32_t a0, uint32_t a1, uint8_t *b, size_t n, uint32_t se
 void boot_rec_load(boot_rec_t *r) {
   uint8_t b[2][BOOT_LEN];
   int ok0 = rec_read(NV_BOOT0, b[0], BOOT_LEN, BOOT_MAGIC), ok1 = rec_read(NV_BOOT1, b[1], BOOT_LEN, BOOT_MAGIC);
+#ifdef H3LIX_TEST_ONE_COPY
+  ok1 = 0;
+#endif
   r->seq = 0;
   r->active = 0;
   r->pending = SLOT_NONE;
@@ -51,6 +59,9 @@ int boot_rec_store(boot_rec_t *r) {
 void up_rec_load(up_rec_t *u) {
   uint8_t b[2][UP_LEN];
   int ok0 = rec_read(NV_UP0, b[0], UP_LEN, UP_MAGIC), ok1 = rec_read(NV_UP1, b[1], UP_LEN, UP_MAGIC);
+#ifdef H3LIX_TEST_ONE_COPY
+  ok1 = 0;
+#endif
   memset(u, 0, sizeof *u);
   if (!ok0 && !ok1) return;
   const uint8_t *p = ok0 && (!ok1 || rd32(b[0] + 4) > rd32(b[1] + 4)) ? b[0] : b[1];
