@@ -185,3 +185,35 @@ t.test('h3lix mcu image + h3lix mcu flash (in-process CLI, real QEMU firmware)',
   t.equal(allowed.code, 0, allowed.stderr);
   t.match(allowed.stdout, /1\.2\.0 → 1\.1\.0 \(slot 0/);
 });
+
+t.test('an MCU that stops answering mid-transfer: the same h3lix mcu flash run reconnects and resumes (QEMU killed and restarted)', { skip, timeout: 60_000 }, async (t) => {
+  const dir = t.testdir();
+  const oldDir = buildVariant('upd-v1.1.0');
+  const newDir = buildVariant('upd-v1.2.0', { fw: '-DFW_MINOR=2' });
+  const nv = join(dir, 'nv.bin');
+  provisionNvFlash(nv, signedImage(oldDir, [1, 1, 0]).bytes);
+  const pty = join(dir, 'tty');
+  let fw = await bootQemu(pty, nv);
+  t.ok(fw, 'boots');
+  const image = signedImage(newDir, [1, 2, 0]);
+  let restarted: Promise<void> | undefined;
+  const resumes: number[] = [];
+  const r = await updateFirmware({
+    image, fleetPublicKey: fleetKey.publicKey, connect: connector(pty), clock: systemClock, reconnects: 10, reconnectDelayMs: 300,
+    beforeStep: (s) => {
+      if (restarted || s.kind !== 'chunk' || s.offset < 12_000) return;
+      const dead = fw!;
+      restarted = dead.kill().then(async () => {
+        fw = await bootQemu(pty, nv); // the power comes back while the updater is still trying
+      });
+    },
+    onProgress: (p) => (p.phase === 'resume' && p.offset ? resumes.push(p.offset) : undefined),
+  });
+  await restarted;
+  t.teardown(() => fw?.kill());
+  t.match(r, { from: '1.1.0', to: '1.2.0', alreadyRunning: false });
+  t.ok(r.resumes >= 1, `${r.resumes} reconnects`);
+  t.ok(resumes.some((o) => o >= 11_000 && o <= 12_100), `resumed at the offset the MCU kept (${resumes.join(', ')}), not at 0`);
+  t.ok(r.bytesSent < image.bytes.length + 1100, `${r.bytesSent} bytes sent for a ${image.bytes.length}-byte image`);
+  t.same(await probe(pty), { version: '1.2.0', state: 'idle', slot: 1 });
+});
