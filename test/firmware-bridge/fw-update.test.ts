@@ -217,3 +217,21 @@ t.test('an MCU that stops answering mid-transfer: the same h3lix mcu flash run r
   t.ok(r.bytesSent < image.bytes.length + 1100, `${r.bytesSent} bytes sent for a ${image.bytes.length}-byte image`);
   t.same(await probe(pty), { version: '1.2.0', state: 'idle', slot: 1 });
 });
+
+t.test('an image on trial that nobody confirms resets itself and the boot stage reverts it (trial limit built at 1.5 s)', { skip, timeout: 60_000 }, async (t) => {
+  const dir = t.testdir();
+  const oldDir = buildVariant('upd-v1.1.0-trial', { fw: '-DFWU_TRIAL_MS=1500u' });
+  const newDir = buildVariant('upd-v1.2.0-trial', { fw: '-DFW_MINOR=2 -DFWU_TRIAL_MS=1500u' });
+  const nv = join(dir, 'nv.bin');
+  provisionNvFlash(nv, signedImage(oldDir, [1, 1, 0]).bytes);
+  const pty = join(dir, 'tty');
+  const fw = await bootQemu(pty, nv, oldDir);
+  t.teardown(() => fw?.kill());
+  // the host goes away during the health check: no FW_CONFIRM ever comes
+  const r = await updateFirmware({ image: signedImage(newDir, [1, 2, 0]), fleetPublicKey: fleetKey.publicKey, connect: connector(pty, 300, 2), clock: systemClock, beforeStep: (s) => { if (s.kind === 'health') throw new Error('host gone'); } }).catch((e: Error) => e);
+  t.match(r, { message: 'host gone' });
+  t.match(await probe(pty), { version: '1.2.0', state: 'trial' }, 'the new image runs on trial');
+  await until(() => fw!.log.filter((l) => l.includes('boot slot 0 version 1.1.0')).length >= 2, 15_000, 'the trial to end and the boot stage to revert');
+  t.same(await probe(pty), { version: '1.1.0', state: 'complete', slot: 0 }, 'back on the confirmed image (the received image is still in its slot: a new run resumes at FW_FINISH)');
+  t.ok(fw!.log.some((l) => /boot slot 1 \(trial\) version 1\.2\.0/.test(l)) && fw!.log.at(-1)?.includes('boot slot 0 version 1.1.0'), `boot log: ${fw!.log.join(' | ')}`);
+});

@@ -9,7 +9,9 @@
 #define FWU_CHUNK_MAX 60u
 #define FWU_PERSIST_EVERY 1024u
 /* An image on trial that the runtime has not confirmed after this long resets (and so reverts). */
+#ifndef FWU_TRIAL_MS
 #define FWU_TRIAL_MS 120000u
+#endif
 #define FWU_STATE_LEN 13u
 
 enum fw_state { FWS_IDLE = 0, FWS_RECEIVING = 1, FWS_COMPLETE = 2, FWS_TRIAL = 3 };
