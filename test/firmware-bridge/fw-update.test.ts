@@ -9,6 +9,7 @@ import { serialLink } from '../../firmware-bridge/src/link/link.js';
 import { cobsDecode } from '../../firmware-bridge/src/mcu/cobs.js';
 import { decodeFwState, encodeFwBegin, encodeFwChunk, encodeFwState } from '../../firmware-bridge/src/mcu/fw-messages.js';
 import { McuFirmwareClient } from '../../firmware-bridge/src/mcu/fw-client.js';
+import { McuPowerClient } from '../../firmware-bridge/src/mcu/power-client.js';
 import { encodeFrame, MsgType } from '../../firmware-bridge/src/mcu/protocol.js';
 import { buildImage, compareVersions, parseImage, parseVersion, verifyImage } from '../../firmware-bridge/src/firmware/image.js';
 import { provisionNvFlash } from '../../firmware-bridge/src/firmware/nv-flash.js';
@@ -234,4 +235,29 @@ t.test('an image on trial that nobody confirms resets itself and the boot stage 
   await until(() => fw!.log.filter((l) => l.includes('boot slot 0 version 1.1.0')).length >= 2, 15_000, 'the trial to end and the boot stage to revert');
   t.same(await probe(pty), { version: '1.1.0', state: 'complete', slot: 0 }, 'back on the confirmed image (the received image is still in its slot: a new run resumes at FW_FINISH)');
   t.ok(fw!.log.some((l) => /boot slot 1 \(trial\) version 1\.2\.0/.test(l)) && fw!.log.at(-1)?.includes('boot slot 0 version 1.1.0'), `boot log: ${fw!.log.join(' | ')}`);
+});
+
+t.test('with the update flash, QEMU settings survive a power cut too', { skip, timeout: 30_000 }, async (t) => {
+  const dir = t.testdir();
+  const oldDir = buildVariant('upd-v1.1.0');
+  const nv = join(dir, 'nv.bin');
+  provisionNvFlash(nv, signedImage(oldDir, [1, 1, 0]).bytes);
+  const pty = join(dir, 'tty');
+  const statusOf = async () => {
+    const c = await connector(pty, 300, 2)();
+    try {
+      return await new McuPowerClient(c.client).status();
+    } finally {
+      await c.close();
+    }
+  };
+  const fw = await bootQemu(pty, nv);
+  t.equal((await statusOf()).watchdogTimeoutSeconds, 0, 'watchdog off by default');
+  const c = await connector(pty, 300, 2)();
+  await new McuPowerClient(c.client).setWatchdog(600, 20);
+  await c.close();
+  await fw!.kill();
+  const again = await bootQemu(pty, nv);
+  t.teardown(() => again?.kill());
+  t.match(await statusOf(), { watchdogTimeoutSeconds: 600, watchdogOffSeconds: 20 }, 'SET_WATCHDOG kept across the kill');
 });
