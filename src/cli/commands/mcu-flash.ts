@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { H3lixError } from '../../errors.js';
@@ -68,8 +69,8 @@ export function registerMcuFlashCommands(mcu: Command, ctx: CliContext): void {
       if (!Number.isInteger(load) || load < 0 || load > 0xffffffff) throw new UsageError(`--load-address must be an address, got "${o.loadAddress}"`);
       const img = buildImage({ payload: readFileSync(binary), board: o.board, version: parseVersion(o.fwVersion), loadAddress: load, signer: FleetDir.open(o.fleetDir).fleetSigner() });
       writeFileSync(o.out, img.bytes);
-      const out = { image: o.out, board: img.board, version: versionString(img.version), bytes: img.bytes.length, sha256: img.sha256.toString('hex'), keyId: img.keyId.toString('hex') };
-      writeLine(ctx.stdout, o.json ? JSON.stringify(out) : `${o.out}: ${out.board} ${out.version}, ${out.bytes} bytes, payload sha256 ${out.sha256}, signed by key ${out.keyId}`);
+      const out = { image: o.out, board: img.board, version: versionString(img.version), bytes: img.bytes.length, sha256: img.sha256.toString('hex'), imageSha256: createHash('sha256').update(img.bytes).digest('hex'), keyId: img.keyId.toString('hex') };
+      writeLine(ctx.stdout, o.json ? JSON.stringify(out) : `${o.out}: ${out.board} ${out.version}, ${out.bytes} bytes, payload sha256 ${out.sha256}, signed by key ${out.keyId}; image sha256 ${out.imageSha256} (the mcu-flash fleet command's args.sha256)`);
       ctx.setExitCode(ExitCode.OK);
     });
   mcu
