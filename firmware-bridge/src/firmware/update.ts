@@ -133,13 +133,16 @@ export async function updateFirmware(o: UpdateFirmwareOptions): Promise<UpdateRe
           state = await fw.begin(begin);
           if (state.next > 0) progress({ phase: 'resume', offset: state.next, size: img.bytes.length, detail: `MCU has ${state.next} bytes already` });
         }
+        let stalled = 0;
         while (state.next < img.bytes.length) {
           const offset = state.next;
           await step({ kind: 'chunk', offset });
           const data = img.bytes.subarray(offset, Math.min(offset + chunkBytes, img.bytes.length));
           state = await fw.chunk(offset, data);
           bytesSent += data.length;
-          if (state.next <= offset && state.next !== 0) throw new H3lixError('FIRMWARE_UPDATE', `the MCU did not take the chunk at ${offset} (wants ${state.next})`);
+          // a lower offset (the MCU reset and kept less) is followed; no progress three times is a fault
+          stalled = state.next > offset ? 0 : stalled + 1;
+          if (stalled >= 3) throw new H3lixError('FIRMWARE_UPDATE', `the MCU does not take the chunk at ${offset} (it wants ${state.next})`);
           if (Math.floor(state.next / 4096) !== Math.floor(offset / 4096) || state.next === img.bytes.length) progress({ phase: 'transfer', offset: state.next, size: img.bytes.length });
         }
         await step({ kind: 'finish' });

@@ -11,14 +11,14 @@ import { parseSourceUri } from '../../../firmware-bridge/src/source/uri.js';
 import { buildImage, parseImage, parseVersion, versionString } from '../../../firmware-bridge/src/firmware/image.js';
 import { updateFirmware, type UpdaterConnection, type UpdateProgress } from '../../../firmware-bridge/src/firmware/update.js';
 import { ExitCode } from '../exit-codes.js';
-import { UsageError, writeLine, type CliContext } from '../context.js';
+import { parsePositiveInt, UsageError, writeLine, type CliContext } from '../context.js';
 
 interface FlashOpts {
   port?: string;
   source?: string;
   fleetKey: string;
   allowDowngrade?: boolean;
-  bootTimeout: string;
+  bootTimeout: number;
   json?: boolean;
 }
 
@@ -80,7 +80,7 @@ export function registerMcuFlashCommands(mcu: Command, ctx: CliContext): void {
     .option('--source <uri>', 'the MCU as a source URI (mcu:PATH, tcp://HOST:PORT?protocol=mcu)')
     .requiredOption('--fleet-key <fleet.json>', 'the fleet.json holding the trusted fleet public key')
     .option('--allow-downgrade', 'accept an image older than the running firmware')
-    .option('--boot-timeout <ms>', 'how long the new image has to answer after the reset', '10000')
+    .option('--boot-timeout <ms>', 'how long the new image has to answer after the reset', parsePositiveInt('--boot-timeout', 100, 600_000), 10_000)
     .option('--json', 'print progress and the result as JSON lines')
     .action(async (file: string, o: FlashOpts) => {
       const link = mcuLink(o);
@@ -92,7 +92,7 @@ export function registerMcuFlashCommands(mcu: Command, ctx: CliContext): void {
       try {
         const r = await updateFirmware({
           image, fleetPublicKey: publicKey, allowDowngrade: Boolean(o.allowDowngrade), connect: connector(link), clock: systemClock,
-          bootTimeoutMs: Number(o.bootTimeout), signal: abort.signal,
+          bootTimeoutMs: o.bootTimeout, signal: abort.signal,
           onProgress: (p) => writeLine(ctx.stderr, o.json ? JSON.stringify(p) : `h3lix mcu flash: ${describe(p)}`),
         });
         writeLine(ctx.stdout, o.json ? JSON.stringify(r) : r.alreadyRunning ? `the MCU already runs ${r.to} (confirmed): nothing sent` : `MCU updated ${r.from} → ${r.to} (slot ${r.slot}, ${r.bytesSent} bytes sent, ${r.resumes} resumes), confirmed`);
