@@ -52,28 +52,32 @@ async function campaign(o: { dir: string; nv: string; image: FirmwareImage; cuts
       if (!restored) throw new Error('the snapshot does not boot');
       fw = restored;
     }
-    const abort = new AbortController();
     let fired = false;
     let killed: Promise<void> | undefined;
     const current = fw;
-    const beforeStep = (s: UpdateStep) => {
-      if (fired || s.kind !== cut.kind || (s.kind === 'chunk' && s.offset < (cut.offset ?? 0))) return;
-      fired = true;
-      if (cut.delayMs === 0) {
-        killed = current.kill();
-        abort.abort();
-        throw new PowerCut('cut');
-      }
-      killed = new Promise((r) => setTimeout(r, cut.delayMs)).then(() => {
-        abort.abort();
-        return current.kill();
-      });
-    };
-    await updateFirmware({
-      image: o.image, fleetPublicKey: fleetKey.publicKey, connect: connector(pty), clock: systemClock,
-      reconnects: 0, bootTimeoutMs: 1500, beforeStep, signal: abort.signal,
-      onProgress: (p) => p.phase === 'resume' && p.offset ? resumedAt.push(p.offset) : undefined,
-    }).catch(() => undefined);
+    // On a loaded machine a request can time out before the cut point is reached: the updater then ends
+    // without a cut, and the same cut is tried again (at most 3 runs) on the same flash.
+    for (let run = 0; run < 3 && !fired; run++) {
+      const abort = new AbortController();
+      const beforeStep = (s: UpdateStep) => {
+        if (fired || s.kind !== cut.kind || (s.kind === 'chunk' && s.offset < (cut.offset ?? 0))) return;
+        fired = true;
+        if (cut.delayMs === 0) {
+          killed = current.kill();
+          abort.abort();
+          throw new PowerCut('cut');
+        }
+        killed = new Promise((r) => setTimeout(r, cut.delayMs)).then(() => {
+          abort.abort();
+          return current.kill();
+        });
+      };
+      await updateFirmware({
+        image: o.image, fleetPublicKey: fleetKey.publicKey, connect: connector(pty, 300, 2), clock: systemClock,
+        reconnects: 2, reconnectDelayMs: 100, bootTimeoutMs: 3000, beforeStep, signal: abort.signal,
+        onProgress: (p) => (p.phase === 'resume' && p.offset ? resumedAt.push(p.offset) : undefined),
+      }).catch(() => undefined);
+    }
     if (killed) await killed;
     else await current.kill();
     if (cut.snapshot) copyFileSync(o.nv, snap);

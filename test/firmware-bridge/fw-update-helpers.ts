@@ -48,7 +48,7 @@ export function connector(pty: string, timeoutMs = 150, retries = 1): () => Prom
 }
 
 /** Start QEMU on the boot stage of `bootDir` with update flash `nv`; undefined when nothing answers (not bootable). */
-export async function bootQemu(pty: string, nv: string, bootDir?: string, timeoutMs = 4000): Promise<RunningFirmware | undefined> {
+export async function bootQemu(pty: string, nv: string, bootDir?: string, timeoutMs = 8000): Promise<RunningFirmware | undefined> {
   try {
     return await startFirmware({ target: 'qemu', pty, nvFile: nv, timeoutMs, ...(bootDir ? { kernel: join(bootDir, 'h3lix-boot-mps2.elf') } : {}) });
   } catch {
