@@ -55,6 +55,10 @@ export function exitCodeFor(err: unknown): number {
       case 'BUNDLE_INVALID':
       case 'BUNDLE_SIGNATURE':
       case 'BUNDLE_ARCH':
+      case 'FIRMWARE_IMAGE':
+      case 'FIRMWARE_SIGNATURE':
+      case 'FIRMWARE_BOARD':
+      case 'FIRMWARE_DOWNGRADE':
         return ExitCode.DATA;
       case 'BROKER_UNAVAILABLE':
       case 'SERIAL_UNAVAILABLE':

@@ -8,6 +8,7 @@ import type { InferenceService } from '../../instance/inference/index.js';
 import type { PersonalInstance } from '../../instance/personal-instance.js';
 import type { ModelManifest } from '../../instance/model/manifest.js';
 import type { LearningStack } from '../../signals/index.js';
+import type { McuClient } from '../../../firmware-bridge/src/mcu/client.js';
 
 export interface EnergyHandle {
   feature: EnergyFeature;
@@ -16,6 +17,8 @@ export interface EnergyHandle {
   profile: BoardProfile;
   /** The source URI in use; undefined = no source (fixed schedule, nominal normal mode). */
   sourceUri: string | undefined;
+  /** The companion MCU's client while an `mcu:` source is connected (firmware updates use it). */
+  mcu: () => McuClient | undefined;
 }
 
 export interface LearningHandle {
