@@ -4,7 +4,7 @@ import { unlinkSync } from 'node:fs';
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import nacl from 'tweetnacl';
-import { capturedLogger, makeFleet, provisionOne, startProvisioner, until, type Board } from './fixtures.js';
+import { capturedLogger, makeFleet, provisionOne, until, type Board } from './fixtures.js';
 import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
 import { createFleetBrokerAuth, type FleetBrokerAuth } from '../../src/fleet/broker-auth.js';
 import { RevocationSet, verifyRevocationList } from '../../src/fleet/revocation.js';
@@ -125,6 +125,7 @@ t.test('revoked claim batch: the broker refuses the claim login, the provisioner
   const err = await provisionOne(fd, join(dir, 'late'), sb.url, logger, { attempts: 1, timeoutMs: 2000 }).catch((e: unknown) => e);
   t.match(err, { code: 'PROVISION_TIMEOUT', message: /Not authorized/i }, 'the board cannot even log in');
   t.equal(sb.auth.refusals.get('claim-revoked'), before + 1, 'counted as claim-revoked at the broker');
+  t.equal(prov.stats.accepted + prov.stats.rejected + prov.stats.malformed, 1, 'the provisioner never heard from the refused board');
   cases.push('revoked claim logs in to the embedded broker');
   t.match(text(), /broker refused: claim-revoked/);
 
