@@ -1,9 +1,13 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import mqtt from 'mqtt';
-import { capturedLogger, makeFleet, provisionOne, startProvisioner } from './fixtures.js';
+import { capturedLogger, makeFleet, provisionOne, startProvisioner, until } from './fixtures.js';
+import { Provisioner } from '../../src/fleet/provisioner.js';
+import { addBatch } from '../../src/fleet/init.js';
+import { CREDENTIALS_FILE } from '../../src/fleet/board-files.js';
+import { systemClock } from '../../src/util/clock.js';
 import { MOSQUITTO_BIN, startMosquitto } from '../helpers/mosquitto.js';
 import { cli } from '../helpers/cli.js';
 import { buildMosquittoAuth } from '../../src/fleet/mosquitto-acl.js';
@@ -65,4 +69,58 @@ t.test('revoked claim batch on a real Mosquitto: fleet acl drops the claim-<batc
   writeAuth(fd, mosqDir, ['claim-revoke']);
   m.process.kill('SIGHUP');
   t.ok(await loginBecomes(m.url, claim, true), 'NEGATIVE CONTROL: with claim-revoke off, fleet acl keeps claim-b1 and Mosquitto lets it in');
+});
+
+t.test('a replayed older provisioning request does not lock the live node out of Mosquitto at the next fleet acl', { skip: noMosquitto }, async (t) => {
+  const dir = t.testdir();
+  const { logger } = capturedLogger();
+  const fd = makeFleet(dir, { uses: 10 });
+  const mosqDir = join(dir, 'mosq');
+  const m = await startMosquitto(writeAuth(fd, mosqDir));
+  if (!m) return t.fail('mosquitto vanished');
+  t.teardown(() => m.stop());
+  let prov = await startProvisioner(fd, m.url, logger, { auth: 'password' });
+  t.teardown(() => prov.stop());
+  const root = `h3lix/v1/${fd.fleet}/`;
+  // The attacker's capture: a client with read access to provision/request/+ (here the operator login).
+  const captured: { topic: string; bytes: Buffer }[] = [];
+  const spy = await mqtt.connectAsync(m.url, { clientId: 'spy', username: 'operator', password: fd.provisionerPassword(), reconnectPeriod: 0 });
+  t.teardown(() => spy.endAsync(true));
+  spy.on('message', (topic, p) => captured.push({ topic, bytes: p }));
+  await spy.subscribeAsync(`${root}provision/request/+`, { qos: 1 });
+  const first = await provisionOne(fd, join(dir, 'b0'), m.url, logger, { auth: 'password', timeoutMs: 10_000 });
+  await until(() => captured.length === 1, 3000, 'captured the first request');
+  // The board lost its credentials and asked again (new nonce, newer timestamp): its live password.
+  unlinkSync(join(first.dataDir, CREDENTIALS_FILE));
+  const live = await provisionOne(fd, first.dataDir, m.url, logger, { auth: 'password', timeoutMs: 10_000 });
+  const node = { clientId: 'ignored', ...nodeBrokerAuth(live.identity, live.result.credentials, 'password', Date.now()) };
+  writeAuth(fd, mosqDir);
+  m.process.kill('SIGHUP');
+  t.ok(await loginBecomes(m.url, node, true), 'the live node logs in with its current password');
+
+  const claim = await mqtt.connectAsync(m.url, { clientId: 'ignored', username: 'claim-b1', password: readBoardImage(fd.path('image', 'b1')).claim.brokerPassword, reconnectPeriod: 0 });
+  t.teardown(() => claim.endAsync(true));
+  const replay = () => claim.publishAsync(captured[0]!.topic, captured[0]!.bytes, { qos: 1 });
+  await replay();
+  await until(() => prov.refusals.get('REPLAYED') === 1, 3000, 'REPLAYED');
+  t.pass('the replayed first request is refused REPLAYED');
+  // A new batch in the same regeneration makes the reload observable: once claim-b2 logs in, Mosquitto
+  // runs on the new files.
+  addBatch(fd, { name: 'b2', uses: 1, expiresDays: 1 }, Date.now());
+  writeAuth(fd, mosqDir);
+  m.process.kill('SIGHUP');
+  t.ok(await loginBecomes(m.url, { clientId: 'ignored', username: 'claim-b2', password: readBoardImage(fd.path('image', 'b2')).claim.brokerPassword }, true), 'the regenerated files are loaded');
+  t.ok(await loginBecomes(m.url, node, true), 'after fleet acl + SIGHUP the live node still logs in');
+  await prov.stop();
+
+  // Negative control: the replay defences off, the same replay rotates the password and the next
+  // fleet acl locks the real node out.
+  prov = new Provisioner({ fleetDir: fd, url: m.url, auth: 'password', policy: { certLifetimeDays: 30, allowBoards: [], config: {} }, clock: systemClock, logger, defencesOff: new Set(['provision-replay']) });
+  await prov.start();
+  const acceptedBefore = prov.stats.accepted;
+  await replay();
+  await until(() => prov.stats.accepted === acceptedBefore + 1, 3000, 'replay accepted');
+  writeAuth(fd, mosqDir);
+  m.process.kill('SIGHUP');
+  t.ok(await loginBecomes(m.url, node, false), 'NEGATIVE CONTROL: with provision-replay off the replay rotated the password and Mosquitto refuses the live node');
 });

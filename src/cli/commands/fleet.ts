@@ -115,7 +115,8 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
         if (o.durationMs) setTimeout(stop, o.durationMs).unref();
       });
       await p.stop();
-      out(`provisioner stopped: ${p.stats.accepted} accepted, ${p.stats.rejected} rejected, ${p.stats.malformed} refused as malformed, ${p.stats.pending} pending`);
+      const byCode = [...p.refusals].map(([code, n]) => `${code} ${n}`).join(', ');
+      out(`provisioner stopped: ${p.stats.accepted} accepted, ${p.stats.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${p.stats.malformed} refused as malformed, ${p.stats.replayed} replays answered unchanged, ${p.stats.pending} pending`);
       ctx.setExitCode(ExitCode.OK);
     });
 
