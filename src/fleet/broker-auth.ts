@@ -5,7 +5,7 @@ import { describeError } from '../errors.js';
 import { SEGMENT } from './codec.js';
 import { mayPublish, maySubscribe, rulesFor, type AclRules, type Principal } from './acl-policy.js';
 import type { RevocationSet } from './revocation.js';
-import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
+import { tokenExpiry, verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
 import { claimMayUseClientId, nodeMayUseClientId, provisionerMayUseClientId } from './client-ids.js';
 import { defencesOff, type Defence } from '../sync/defences.js';
 
@@ -17,7 +17,7 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  * - `logger`: every refusal is logged at warn with its reason. Required.
  * - `maxProvisionBytes`: largest payload on provisioning topics. Default 16384.
  * - `maxPayloadBytes`: largest payload on any topic. Default 196608 (a 128 KB delta plus envelope).
- * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`, `claim-revoke`). Default: from
+ * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`, `token-expiry`, `claim-revoke`). Default: from
  *   `H3LIX_TEST_DEFENCES_OFF`, normally empty.
  */
 export interface FleetBrokerAuthOptions {
@@ -84,6 +84,8 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
     try {
       if (!username || !password) throw new Error('no credentials');
       let principal: Principal;
+      // The session may not outlive its credential: the token's exp, and the certificate's or claim's notAfter.
+      let lapses = tokenExpiry(password) ?? ctx.now;
       if (username === 'provisioner') {
         verifyProvisionerToken(password, ctx);
         principal = { kind: 'provisioner' };
@@ -96,10 +98,12 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
           return done(authError(`not authorized: the claim of batch ${claim.batch} is revoked`, 5), false);
         }
         principal = { kind: 'claim', batch: claim.batch, requestId: clientId };
+        lapses = Math.min(lapses, claim.notAfter);
       } else {
         const cert = verifyNodeToken(username, password, ctx);
         if (o.revocations.isRevoked(cert.nodeId)) throw new Error(`node ${cert.nodeId} is revoked`);
         principal = { kind: 'node', nodeId: cert.nodeId };
+        lapses = Math.min(lapses, cert.notAfter);
       }
       const idProblem = clientIdProblem(principal, clientId);
       if (idProblem) {
@@ -114,6 +118,14 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
         return done(authError(`not authorized: client id ${clientId} is connected`, 2), false);
       }
       sessions.set(client, { principal, rules: rulesFor(o.fleet, principal) });
+      if (!off.has('token-expiry')) {
+        const timer = o.clock.setTimeout(() => {
+          if (client.closed) return;
+          refuse('credential expired', { clientId: clientId.slice(0, 128), username: username.slice(0, 80), at: lapses });
+          client.close();
+        }, Math.max(0, lapses - ctx.now));
+        (timer as { unref?: () => void }).unref?.();
+      }
       const key = principal.kind === 'node' ? principal.nodeId : principal.kind === 'claim' ? principal.batch : undefined;
       const index = principal.kind === 'node' ? byNode : byBatch;
       if (key !== undefined) {
