@@ -57,6 +57,12 @@ export type ErrorCode =
   | 'BUNDLE_SIGNATURE'
   | 'BUNDLE_ARCH'
   | 'UPDATE_FAILED'
+  // companion-MCU firmware images and updates (firmware-bridge/README.md "Firmware updates")
+  | 'FIRMWARE_IMAGE'
+  | 'FIRMWARE_SIGNATURE'
+  | 'FIRMWARE_BOARD'
+  | 'FIRMWARE_DOWNGRADE'
+  | 'FIRMWARE_UPDATE'
   | 'INTERNAL';
 
 export interface H3lixErrorOptions {

@@ -20,7 +20,16 @@ const commands: Array<{ name: string; load: () => Promise<RegisterCommand> }> = 
   { name: 'mcu', load: async () => (await import('./commands/mcu.js')).registerMcuCommands },
   { name: 'status', load: async () => (await import('./commands/status.js')).registerStatusCommands },
   { name: 'health', load: async () => (await import('./commands/health.js')).registerHealthCommands },
-  { name: 'fleet', load: async () => (await import('./commands/fleet.js')).registerFleetCommands },
+  {
+    name: 'fleet',
+    load: async () => {
+      const [core, bridge] = await Promise.all([import('./commands/fleet.js'), import('./commands/fleet-bridge.js')]);
+      return (program, ctx) => {
+        core.registerFleetCommands(program, ctx);
+        bridge.registerFleetBridgeCommands(program, ctx);
+      };
+    },
+  },
   { name: 'bundle', load: async () => (await import('./commands/bundle.js')).registerBundleCommands },
   { name: 'image', load: async () => (await import('./commands/image.js')).registerImageCommands },
 ];
@@ -46,6 +55,10 @@ export function exitCodeFor(err: unknown): number {
       case 'BUNDLE_INVALID':
       case 'BUNDLE_SIGNATURE':
       case 'BUNDLE_ARCH':
+      case 'FIRMWARE_IMAGE':
+      case 'FIRMWARE_SIGNATURE':
+      case 'FIRMWARE_BOARD':
+      case 'FIRMWARE_DOWNGRADE':
         return ExitCode.DATA;
       case 'BROKER_UNAVAILABLE':
       case 'SERIAL_UNAVAILABLE':

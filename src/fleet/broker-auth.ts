@@ -5,7 +5,7 @@ import { describeError } from '../errors.js';
 import { SEGMENT } from './codec.js';
 import { mayPublish, maySubscribe, rulesFor, type AclRules, type Principal } from './acl-policy.js';
 import type { RevocationSet } from './revocation.js';
-import { verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
+import { tokenExpiry, verifyClaimToken, verifyNodeToken, verifyProvisionerToken } from './tokens.js';
 import { claimMayUseClientId, nodeMayUseClientId, provisionerMayUseClientId } from './client-ids.js';
 import { defencesOff, type Defence } from '../sync/defences.js';
 
@@ -17,7 +17,7 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  * - `logger`: every refusal is logged at warn with its reason. Required.
  * - `maxProvisionBytes`: largest payload on provisioning topics. Default 16384.
  * - `maxPayloadBytes`: largest payload on any topic. Default 196608 (a 128 KB delta plus envelope).
- * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`). Default: from
+ * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`, `token-expiry`, `claim-revoke`). Default: from
  *   `H3LIX_TEST_DEFENCES_OFF`, normally empty.
  */
 export interface FleetBrokerAuthOptions {
@@ -38,7 +38,8 @@ export interface FleetBrokerAuth {
   /**
    * Number of refusals by reason code (for tests and telemetry): `auth` (bad credentials),
    * `client-id` (a client id that is not the authenticated principal's), `session-takeover` (a
-   * claim client naming a connected client's id), and the publish/subscribe reasons.
+   * claim client naming a connected client's id), `claim-revoked` (a `claim-<batch>` login whose batch
+   * is on the revocation list), and the publish/subscribe reasons.
    */
   refusals: Map<string, number>;
   /** Stop listening to the revocation set. */
@@ -63,6 +64,7 @@ function authError(message: string, code: 2 | 4 | 5): AuthenticateError {
 export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAuth {
   const sessions = new WeakMap<Client, Session>();
   const byNode = new Map<string, Set<Client>>();
+  const byBatch = new Map<string, Set<Client>>();
   const refusals = new Map<string, number>();
   const maxProv = o.maxProvisionBytes ?? 16384;
   const maxPayload = o.maxPayloadBytes ?? 196608;
@@ -82,6 +84,8 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
     try {
       if (!username || !password) throw new Error('no credentials');
       let principal: Principal;
+      // The session may not outlive its credential: the token's exp, and the certificate's or claim's notAfter.
+      let lapses = tokenExpiry(password) ?? ctx.now;
       if (username === 'provisioner') {
         verifyProvisionerToken(password, ctx);
         principal = { kind: 'provisioner' };
@@ -89,11 +93,17 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
         if (!SEGMENT.test(clientId)) throw new Error('claim client id must be a topic segment');
         const claim = verifyClaimToken(clientId, password, ctx);
         if (`claim-${claim.batch}` !== username) throw new Error(`claim is for batch ${claim.batch}, username is ${username}`);
+        if (o.revocations.isBatchRevoked(claim.batch) && !off.has('claim-revoke')) {
+          refuse('claim-revoked', { clientId: clientId.slice(0, 128), username: username.slice(0, 80) });
+          return done(authError(`not authorized: the claim of batch ${claim.batch} is revoked`, 5), false);
+        }
         principal = { kind: 'claim', batch: claim.batch, requestId: clientId };
+        lapses = Math.min(lapses, claim.notAfter);
       } else {
         const cert = verifyNodeToken(username, password, ctx);
         if (o.revocations.isRevoked(cert.nodeId)) throw new Error(`node ${cert.nodeId} is revoked`);
         principal = { kind: 'node', nodeId: cert.nodeId };
+        lapses = Math.min(lapses, cert.notAfter);
       }
       const idProblem = clientIdProblem(principal, clientId);
       if (idProblem) {
@@ -108,9 +118,19 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
         return done(authError(`not authorized: client id ${clientId} is connected`, 2), false);
       }
       sessions.set(client, { principal, rules: rulesFor(o.fleet, principal) });
-      if (principal.kind === 'node') {
-        let set = byNode.get(principal.nodeId);
-        if (!set) byNode.set(principal.nodeId, (set = new Set()));
+      if (!off.has('token-expiry')) {
+        const timer = o.clock.setTimeout(() => {
+          if (client.closed) return;
+          refuse('credential expired', { clientId: clientId.slice(0, 128), username: username.slice(0, 80), at: lapses });
+          client.close();
+        }, Math.max(0, lapses - ctx.now));
+        (timer as { unref?: () => void }).unref?.();
+      }
+      const key = principal.kind === 'node' ? principal.nodeId : principal.kind === 'claim' ? principal.batch : undefined;
+      const index = principal.kind === 'node' ? byNode : byBatch;
+      if (key !== undefined) {
+        let set = index.get(key);
+        if (!set) index.set(key, (set = new Set()));
         for (const c of set) if (c.closed) set.delete(c);
         set.add(client);
       }
@@ -137,6 +157,7 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
     let reason: string | undefined;
     if (!s) reason = 'unauthenticated publish';
     else if (s.principal.kind === 'node' && o.revocations.isRevoked(s.principal.nodeId)) reason = 'revoked node';
+    else if (s.principal.kind === 'claim' && o.revocations.isBatchRevoked(s.principal.batch) && !off.has('claim-revoke')) reason = 'revoked claim';
     else if (!mayPublish(s.rules, topic)) reason = 'publish outside own topics';
     else if (size > maxPayload || (topic.startsWith(provPrefix) && size > maxProv)) reason = 'oversized payload';
     if (reason) {
@@ -163,13 +184,21 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
     callback(null, null);
   };
 
-  const unsubscribe = o.revocations.onRevoked((ids) => {
+  const unsubscribe = o.revocations.onRevoked((ids, batches) => {
     for (const id of ids) {
       for (const c of byNode.get(id) ?? []) {
         o.logger.warn({ nodeId: id, clientId: c.id }, 'disconnecting revoked node');
         if (!c.closed) c.close();
       }
       byNode.delete(id);
+    }
+    if (off.has('claim-revoke')) return;
+    for (const batch of batches) {
+      for (const c of byBatch.get(batch) ?? []) {
+        o.logger.warn({ batch, clientId: c.id }, 'disconnecting a client of a revoked claim');
+        if (!c.closed) c.close();
+      }
+      byBatch.delete(batch);
     }
   });
 

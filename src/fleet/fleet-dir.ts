@@ -16,7 +16,7 @@ import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
  *   state/claims/<batch>.json     claim use counter and Mosquitto password hash (0600)
  *   state/nodes/<node>.json       issued certificate, batch, board, Mosquitto password hash
  *   state/pending/<request>.json  manual-mode requests awaiting `fleet approve|reject`
- *   state/revocations.json        revoked nodes and the signed list (seq only grows)
+ *   state/revocations.json        revoked nodes and batches, and the signed list (seq only grows)
  *   state/cmd.json                last command sequence number
  * Every file is written atomically with a sha256 trailer (store/atomic-file.ts), 0600.
  */
@@ -66,6 +66,12 @@ export interface NodeRecord {
   nonce?: string;
   /** Sealed secrets of that answer (JSON of base64 fields), re-sent unchanged to a retry of the same request. */
   sealed?: string;
+  /**
+   * Wall ms the request behind this record was signed at (its envelope timestamp). A request signed
+   * earlier than this, with another nonce, is a replay of an older request and is refused (`REPLAYED`).
+   * Absent in records written before issue 9.
+   */
+  requestTs?: number;
 }
 
 export interface PendingRecord {
@@ -83,6 +89,8 @@ export interface PendingRecord {
 export interface RevocationState {
   seq: number;
   revoked: { nodeId: string; at: number; reason: string }[];
+  /** Revoked claim batches (`fleet revoke --batch`); absent in fleet directories older than issue 9. */
+  batches?: { batch: string; at: number; reason: string }[];
   /** base64 signed list for `seq`. */
   signed?: string;
 }

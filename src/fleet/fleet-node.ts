@@ -103,6 +103,8 @@ export function hasUsableCertificate(config: H3lixConfig, image: BoardImage, nod
 export interface FleetNode {
   nodeId: string;
   fleet: string;
+  /** The trusted fleet public key (from the board image): commands, bundles and MCU images verify against it. */
+  fleetPublicKey: Uint8Array;
   provisioned: ProvisionedBoard;
   /** The broker URL to use (config `broker.url`, else the image's). */
   brokerUrl: string;
@@ -167,6 +169,7 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
   const node: FleetNode = {
     nodeId: identity.nodeId,
     fleet,
+    fleetPublicKey: image.fleetPublicKey,
     brokerUrl,
     resolver,
     brokerHooks: trust.brokerHooks,

@@ -3,6 +3,7 @@ import { issueCertificate, verifyCertificate, verifyClaim } from './certificate.
 import type { CborMap } from './codec.js';
 import type { FleetDir, NodeRecord } from './fleet-dir.js';
 import { mosquittoPasswordHash, randomBrokerPassword } from './mosquitto-acl.js';
+import type { Defence } from '../sync/defences.js';
 import { claimSigValid, sealSecrets, type ProvisionRequest, type ProvisionResponse } from './provision-protocol.js';
 
 const DAY = 86_400_000;
@@ -26,12 +27,22 @@ export type Decision =
 /** A request's timestamp may differ from the provisioner's clock by at most this (retries included). */
 export const REQUEST_WINDOW_MS = 15 * 60_000;
 
-/** Options of {@link decide}: `sentAt` the request's own timestamp; `approved` by an operator. */
+/**
+ * Options of {@link decide}: `sentAt` the request's own timestamp, checked against the window;
+ * `requestTs` the same timestamp, recorded and compared with the node's record (also for requests an
+ * operator approves later, when the window no longer applies); `approved` by an operator.
+ */
 export interface DecideOptions {
   sentAt?: number;
+  requestTs?: number;
   approved?: boolean;
-  /** Answer a request seen before (same nonce) unchanged. Default true; false only as a test switch. */
+  /**
+   * Answer a request seen before (same nonce) unchanged and refuse one older than the node's record.
+   * Default true; false only as a test switch.
+   */
   replayGuard?: boolean;
+  /** Test-only switches (defences.ts): `provision-revoked`, `provision-hold`, `claim-revoke`. */
+  off?: ReadonlySet<Defence>;
 }
 
 function reject(req: ProvisionRequest, code: string, reason: string): Decision {
@@ -41,14 +52,17 @@ function reject(req: ProvisionRequest, code: string, reason: string): Decision {
 /**
  * Decide on a signature-checked request (provision-protocol.ts decodeProvisionRequest). Pure apart from
  * reading the fleet dir; the caller persists `record` and the claim counter before answering.
- * Rules, in order: node not revoked; renewal needs a current unexpired certificate for the same key;
- * a claim must be fleet-signed, unexpired, under its use limit, signed by its claim key for this node key,
+ * Rules, in order: node not revoked; timestamp within the window; the request behind the node's record
+ * is answered again unchanged, an older one refused (`REPLAYED`); renewal needs a current unexpired certificate for the same key;
+ * a claim must be fleet-signed, not revoked (`CLAIM_REVOKED`), unexpired, under its use limit, signed by its claim key for this node key,
  * and allow the board. A board re-asking with the same key (a lost response) gets a fresh certificate
  * without using up the claim again.
  */
 export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPolicy, now: number, opts: DecideOptions = {}): Decision {
-  const revoked = fd.revocations().revoked;
-  if (revoked.some((r) => r.nodeId === req.nodeId)) return reject(req, 'REVOKED', `node ${req.nodeId} is revoked`);
+  const off = opts.off ?? new Set<Defence>();
+  const revocations = fd.revocations();
+  const revoked = revocations.revoked;
+  if (!off.has('provision-revoked') && revoked.some((r) => r.nodeId === req.nodeId)) return reject(req, 'REVOKED', `node ${req.nodeId} is revoked`);
   if (opts.sentAt !== undefined && Math.abs(now - opts.sentAt) > REQUEST_WINDOW_MS) {
     return reject(req, 'STALE_REQUEST', `request sent ${new Date(opts.sentAt).toISOString()}, outside the ${REQUEST_WINDOW_MS / 60_000}-minute window (replay, or a board clock not yet set)`);
   }
@@ -60,6 +74,13 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     const response: ProvisionResponse = { requestId: req.requestId, nonce: req.nonce, status: 'accepted', cert: new Uint8Array(Buffer.from(existing.cert, 'base64')), config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config } };
     if (existing.sealed) response.sealed = unpackSealed(existing.sealed);
     return { kind: 'accept', response, record: existing, replay: true };
+  }
+  // Another nonce, signed no later than the request behind the record: a captured older request (e.g.
+  // the first provisioning request after a renewal or a re-ask). Answering it would issue a new broker
+  // password and lock the live node out of Mosquitto after the next `fleet acl`.
+  const ts = opts.requestTs ?? opts.sentAt;
+  if (opts.replayGuard !== false && existing?.requestTs !== undefined && ts !== undefined && ts <= existing.requestTs) {
+    return reject(req, 'REPLAYED', `request signed ${new Date(ts).toISOString()} is not newer than the one behind node ${req.nodeId}'s current record (${new Date(existing.requestTs).toISOString()})`);
   }
   let batch: string;
   let roles: string[];
@@ -82,6 +103,8 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     } catch (err) {
       return reject(req, 'CLAIM_INVALID', describeError(err));
     }
+    const batchRevoked = (revocations.batches ?? []).find((b) => b.batch === claim.batch);
+    if (batchRevoked && !off.has('claim-revoke')) return reject(req, 'CLAIM_REVOKED', `the claim of batch ${claim.batch} was revoked ${new Date(batchRevoked.at).toISOString()} (${batchRevoked.reason})`);
     if (claim.notAfter <= now) return reject(req, 'CLAIM_EXPIRED', `claim of batch ${claim.batch} expired ${new Date(claim.notAfter).toISOString()}`);
     if (!claimSigValid(req, claim.claimKey)) return reject(req, 'CLAIM_INVALID', 'claim signature does not bind this node key');
     const state = fd.claimState(claim.batch);
@@ -93,7 +116,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     // A stolen board keeps the batch claim and can make a new key: after any node of a batch is
     // revoked, new nodes of that batch wait for an operator (`fleet approve`).
     const revokedInBatch = revoked.find((r) => fd.node(r.nodeId)?.batch === claim.batch);
-    if (!again && !opts.approved && revokedInBatch) return { kind: 'hold', batch: claim.batch, reason: `batch ${claim.batch} holds revoked node ${revokedInBatch.nodeId}: new nodes of it need approval` };
+    if (!again && !opts.approved && revokedInBatch && !off.has('provision-hold')) return { kind: 'hold', batch: claim.batch, reason: `batch ${claim.batch} holds revoked node ${revokedInBatch.nodeId}: new nodes of it need approval` };
     batch = claim.batch;
     roles = claim.roles;
     if (!again) consumedBatch = claim.batch;
@@ -115,6 +138,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     brokerPasswordHash: brokerPassword === undefined ? existing!.brokerPasswordHash : mosquittoPasswordHash(brokerPassword),
     nonce,
   };
+  if (ts !== undefined) record.requestTs = ts;
   const response: ProvisionResponse = {
     requestId: req.requestId,
     nonce: req.nonce,

@@ -16,7 +16,7 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  *   (Mosquitto: private/provisioner.json). Default `token`.
  * - `policy`: certificate lifetime, allow-list, fleet config. Required.
  * - `manual`: park valid requests in state/pending for `fleet approve|reject`. Default false.
- * - `pollMs`: how often manual decisions are picked up. Default 1000.
+ * - `pollMs`: how often `fleet approve|reject` decisions are picked up (manual mode and held requests). Default 1000.
  * - `clock`, `logger`: required.
  */
 export interface ProvisionerOptions {
@@ -28,7 +28,10 @@ export interface ProvisionerOptions {
   pollMs?: number;
   clock: Clock;
   logger: Logger;
-  /** Test-only switches (`provision-replay`: no timestamp window). Default from H3LIX_TEST_DEFENCES_OFF. */
+  /**
+   * Test-only switches (`provision-replay`: no timestamp window, no replay check; `provision-revoked`,
+   * `provision-hold`, `claim-revoke`: provisioner-rules.ts). Default from H3LIX_TEST_DEFENCES_OFF.
+   */
   defencesOff?: ReadonlySet<Defence>;
 }
 
@@ -44,11 +47,17 @@ export interface ProvisionerStats {
 /** `h3lix fleet serve`: answers provisioning requests on `h3lix/v1/<fleet>/provision/request/+`. */
 export class Provisioner {
   readonly stats: ProvisionerStats = { accepted: 0, rejected: 0, malformed: 0, pending: 0, replayed: 0 };
+  /** Rejections by code (`REVOKED`, `CLAIM_REVOKED`, `REPLAYED`, `STALE_REQUEST`, `CLAIM_EXHAUSTED`, …). */
+  readonly refusals = new Map<string, number>();
   private client: MqttClient | undefined;
   private timer: TimerHandle | undefined;
   private seq = 0;
 
   constructor(private readonly o: ProvisionerOptions) {}
+
+  private get off(): ReadonlySet<Defence> {
+    return this.o.defencesOff ?? defencesOff();
+  }
 
   private get root(): string {
     return `h3lix/v1/${this.o.fleetDir.fleet}/`;
@@ -68,7 +77,9 @@ export class Provisioner {
     await this.client.subscribeAsync(`${this.root}provision/request/+`, { qos: 1 });
     const rev = fd.revocations();
     if (rev.signed) await this.client.publishAsync(`${this.root}fleet/revocations`, Buffer.from(rev.signed, 'base64'), { qos: 1, retain: true });
-    if (this.o.manual) this.schedulePoll();
+    // Decisions are polled in automatic mode too: a request held for approval (its batch holds a
+    // revoked node) is answered once `fleet approve` records the decision.
+    this.schedulePoll();
     this.o.logger.info({ fleet: fd.fleet, url: this.o.url, manual: !!this.o.manual }, 'provisioner listening');
   }
 
@@ -92,11 +103,11 @@ export class Provisioner {
     for (const p of this.o.fleetDir.pendingAll()) {
       if (!p.decision) continue;
       try {
-        const { request } = decodeProvisionRequest(new Uint8Array(Buffer.from(p.request, 'base64')), this.o.fleetDir.fleet);
+        const { request, msg } = decodeProvisionRequest(new Uint8Array(Buffer.from(p.request, 'base64')), this.o.fleetDir.fleet);
         if (p.decision === 'rejected') {
           this.answer(request, { kind: 'reject', code: 'REJECTED_BY_OPERATOR', response: { requestId: request.requestId, nonce: request.nonce, status: 'rejected', reason: `PROVISION_REJECTED: ${p.reason ?? 'rejected by operator'}` } });
         } else {
-          const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), { approved: true });
+          const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), { approved: true, requestTs: msg.ts, off: this.off });
           if (d.kind !== 'hold') this.answer(request, d);
         }
       } catch (err) {
@@ -122,11 +133,13 @@ export class Provisioner {
       return;
     }
     try {
-      const off = this.o.defencesOff ?? defencesOff();
-      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), off.has('provision-replay') ? { replayGuard: false } : { sentAt });
+      const off = this.off;
+      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), off.has('provision-replay') ? { replayGuard: false, off } : { sentAt, off });
       if (d.kind === 'hold' || (d.kind === 'accept' && this.o.manual && !request.renew && !this.o.fleetDir.node(request.nodeId))) {
         if (d.kind === 'hold') this.o.logger.warn({ requestId: request.requestId, nodeId: request.nodeId, reason: d.reason }, 'provisioning request held for approval');
         const rec: PendingRecord = { requestId: request.requestId, receivedAt: this.o.clock.now(), request: Buffer.from(payload).toString('base64'), nodeId: request.nodeId, batch: d.kind === 'hold' ? d.batch : d.record.batch, board: request.board };
+        // A board's retry of a parked request must not overwrite the operator's decision on it.
+        if (this.o.fleetDir.pending(request.requestId)) return;
         this.o.fleetDir.savePending(rec);
         this.stats.pending++;
         this.o.logger.info({ requestId: request.requestId, nodeId: request.nodeId, board: request.board }, 'provisioning request awaits approval');
@@ -149,7 +162,8 @@ export class Provisioner {
       this.o.logger.info({ nodeId: request.nodeId, board: request.board, batch: d.record.batch, serial: d.record.serial, renew: request.renew }, 'provisioned');
     } else {
       this.stats.rejected++;
-      this.o.logger.warn({ nodeId: request.nodeId, requestId: request.requestId, reason: d.response.reason }, 'provisioning rejected');
+      this.refusals.set(d.code, (this.refusals.get(d.code) ?? 0) + 1);
+      this.o.logger.warn({ nodeId: request.nodeId, requestId: request.requestId, code: d.code, reason: d.response.reason }, 'provisioning rejected');
     }
     const bytes = encodeProvisionResponse(d.response, fd.fleet, fd.fleetSigner(), ++this.seq, this.o.clock.now());
     const c = this.client;

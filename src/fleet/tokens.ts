@@ -76,6 +76,27 @@ export function verifyClaimToken(clientId: string, token: string | Uint8Array, c
   return claim;
 }
 
+/**
+ * The `exp` a token claims, read without verifying it (call after one of the verify functions accepted
+ * it): the broker closes the session when its token lapses. Undefined for anything unreadable.
+ */
+export function tokenExpiry(token: string | Uint8Array): number | undefined {
+  try {
+    const bytes = dec(token);
+    for (const type of [NODE_TOKEN, CLAIM_TOKEN, PROV_TOKEN]) {
+      try {
+        const exp = peekDoc(bytes, type, MAX_TOKEN_BYTES).exp;
+        if (typeof exp === 'number') return exp;
+      } catch {
+        // another token type
+      }
+    }
+  } catch {
+    // not a token
+  }
+  return undefined;
+}
+
 export function verifyProvisionerToken(token: string | Uint8Array, ctx: TokenContext): void {
   const body = openDoc(dec(token), ctx.fleetPublicKey, PROV_TOKEN, MAX_TOKEN_BYTES);
   checkExp(field.int(body, 'exp', PROV_TOKEN), ctx.now, 'provisioner token');

@@ -4,7 +4,7 @@
  * names below) by the composition root only; every switched-off defence is logged at `error` on start.
  * Never set it on a board.
  */
-export const DEFENCES = ['client-id', 'session-takeover', 'origin-sig', 'packet-limit', 'connect-timeout', 'conn-limit', 'provision-replay'] as const;
+export const DEFENCES = ['client-id', 'session-takeover', 'origin-sig', 'packet-limit', 'connect-timeout', 'conn-limit', 'provision-replay', 'token-expiry', 'claim-revoke', 'provision-revoked', 'provision-hold'] as const;
 export type Defence = (typeof DEFENCES)[number];
 
 export function defencesOff(env: NodeJS.ProcessEnv = process.env): ReadonlySet<Defence> {

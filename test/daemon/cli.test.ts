@@ -33,9 +33,9 @@ t.test('h3lix run as a child process: starts, publishes birth, SIGTERM flushes, 
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  await until(() => states.some((s) => s.online), 20_000, 'birth from the child daemon');
+  await until(() => states.some((s) => s.online), 60_000, 'birth from the child daemon');
   // the birth goes out before the plugged-in features (inference worker) finish starting
-  await until(() => /"msg":"ready"/.test(stderr), 20_000, 'startup summary');
+  await until(() => /"msg":"ready"/.test(stderr), 60_000, 'startup summary');
   t.match(stderr, /"msg":"ready"/, 'logged the startup summary');
   t.match(stderr, /"board":"rpi-4"/, '--board overrides node.board');
   child.kill('SIGTERM');

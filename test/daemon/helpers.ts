@@ -57,7 +57,7 @@ export async function runDaemonOnce(
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  await until(() => /"msg":"ready"/.test(stderr), 20_000, 'ready');
+  await until(() => /"msg":"ready"/.test(stderr), 60_000, 'ready');
   await whileUp(() => stderr);
   child.kill('SIGTERM');
   return { code: await exited, stderr };

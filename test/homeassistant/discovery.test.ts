@@ -92,13 +92,14 @@ t.test('switching discovery layout on restart clears the old retained configs', 
   const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0 });
   await broker.start();
   t.teardown(() => broker.stop());
-  const retained = async (): Promise<Map<string, string>> => {
+  /** The retained configs under homeassistant/#, once at least `min` arrived (and a round trip after). */
+  const retained = async (min = 1): Promise<Map<string, string>> => {
     const c = await mqtt.connectAsync(broker.url, { clientId: 'ha-layout', protocolVersion: 4 });
     const got = new Map<string, string>();
     c.on('message', (topic, p, packet) => packet.retain && got.set(topic, p.toString()));
     try {
       await c.subscribeAsync('homeassistant/#', { qos: 1 });
-      await until(() => got.size > 0, 5000, 'retained configs');
+      await until(() => got.size >= min, 10_000, `${min} retained configs`);
       await c.subscribeAsync('h3lix/none', { qos: 1 }); // a round trip: every retained message has arrived
     } finally {
       await c.endAsync(true);
@@ -127,7 +128,7 @@ t.test('switching discovery layout on restart clears the old retained configs', 
     t.ok(got.has(`homeassistant/device/h3lix_${node}/config`), 'control: the device config is retained after the first run');
   });
   await run('component', async (node) => {
-    const got = await retained();
+    const got = await retained(boardSensors({ learning: false }).length);
     t.notOk(got.has(`homeassistant/device/h3lix_${node}/config`), 'the old device config is cleared (an empty retained payload deletes it)');
     t.equal(got.size, boardSensors({ learning: false }).length, 'per-component configs retained');
     t.ok([...got.values()].every((p) => componentDiscoverySchema.safeParse(JSON.parse(p)).success), 'each valid');

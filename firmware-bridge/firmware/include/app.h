@@ -3,13 +3,21 @@
 #define H3LIX_APP_H
 #include <stddef.h>
 #include <stdint.h>
+#include "fwupdate.h"
 #include "power.h"
 #include "proto.h"
 #include "settings.h"
 
+/* The version in INFO and FW_STATE; builds of other versions (update tests) pass -DFW_MINOR=... */
+#ifndef FW_MAJOR
 #define FW_MAJOR 1
+#endif
+#ifndef FW_MINOR
 #define FW_MINOR 1
+#endif
+#ifndef FW_PATCH
 #define FW_PATCH 0
+#endif
 
 typedef struct {
   uint32_t batt_mv, pv_mv, pv_mw, load_mw;
@@ -34,6 +42,7 @@ typedef struct {
   int rx_over;
   uint16_t rejects, dropped_off;
   uint8_t loads, host_on;
+  fwu_t fwu;
 } app_t;
 
 void app_init(app_t *a);

@@ -21,6 +21,13 @@ void hal_host_power(int on);
 #define HAL_FLASH_PAGE 256u
 int hal_flash_read(uint8_t *buf, size_t n);
 int hal_flash_write(const uint8_t *buf, size_t n);
+/* Update flash (firmware A/B slots, boot records; include/fwimage.h): NV_SIZE bytes, byte-addressed.
+ * Erase sets bytes to 0xFF. Each returns 0, or -1 when the target has no update flash or on I/O error. */
+int hal_nv_read(uint32_t addr, uint8_t *buf, size_t n);
+int hal_nv_write(uint32_t addr, const uint8_t *buf, size_t n);
+int hal_nv_erase(uint32_t addr, size_t n);
+/* Reset the MCU (the boot stage runs again). Does not return on hardware. */
+void hal_reset(void);
 /* Wait for the next interrupt or at most `ms` milliseconds (low-power idle). */
 void hal_idle(uint32_t ms);
 /* Target name reported in INFO (at most 32 bytes). */

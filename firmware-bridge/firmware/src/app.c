@@ -149,6 +149,25 @@ static void handle(app_t *a, const uint8_t *pkt, size_t len) {
       int r = n ? NACK_BAD_LENGTH : power_cancel(&a->pwr);
       return r ? nack(a, type, seq, (uint8_t)r) : ack(a, type, seq);
     }
+    case MSG_FW_BEGIN: case MSG_FW_CHUNK: case MSG_FW_FINISH: case MSG_FW_GET_STATE: {
+      uint8_t st[FWU_STATE_LEN];
+      int r = type == MSG_FW_BEGIN ? fwu_begin(&a->fwu, pl, n, st)
+              : type == MSG_FW_CHUNK ? fwu_chunk(&a->fwu, pl, n, st)
+              : n ? NACK_BAD_LENGTH
+              : type == MSG_FW_FINISH ? fwu_finish(&a->fwu, st)
+              : (fwu_state(&a->fwu, st), 0);
+      return r ? nack(a, type, seq, (uint8_t)r) : send(a, MSG_FW_STATE, seq, st, sizeof st);
+    }
+    case MSG_FW_CONFIRM: {
+      int r = n ? NACK_BAD_LENGTH : fwu_confirm(&a->fwu);
+      return r ? nack(a, type, seq, (uint8_t)r) : ack(a, type, seq);
+    }
+    case MSG_FW_RESET:
+      if (n) return nack(a, type, seq, NACK_BAD_LENGTH);
+      if (!a->fwu.avail) return nack(a, type, seq, NACK_FW_STORAGE);
+      ack(a, type, seq);
+      hal_reset(); /* the boot stage decides which slot runs next */
+      return;
 #ifdef H3LIX_EMU
     case MSG_EMU_SET: {
       if (n != 10) return nack(a, type, seq, NACK_BAD_LENGTH);
@@ -231,12 +250,15 @@ void app_init(app_t *a) {
   a->host_on = 1;
   hal_host_power(1);
   a->next_sample_ms = a->set.sample_ms;
+  static const uint8_t version[3] = {FW_MAJOR, FW_MINOR, FW_PATCH};
+  fwu_init(&a->fwu, version);
 }
 
 void app_poll(app_t *a) {
   uint8_t b;
   while (hal_uart_getc(&b)) app_rx_byte(a, b);
   uint32_t real = hal_millis();
+  if (fwu_trial_expired(&a->fwu, real)) hal_reset(); /* never confirmed: the boot stage reverts */
   uint32_t dreal = real - a->last_real_ms;
   if (dreal >= MEASURE_REAL_MS) {
     a->last_real_ms = real;

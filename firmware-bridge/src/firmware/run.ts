@@ -19,6 +19,14 @@ export interface StartFirmwareOptions {
   dir?: string;
   /** Settings flash file (host target). Default: none (defaults at every start). */
   flashFile?: string;
+  /**
+   * QEMU target with A/B slots: the update flash file (see nv-flash.ts). QEMU then runs the boot stage
+   * (`build/h3lix-boot-mps2.elf`, or `kernel`), which boots a slot of this file; the file persists
+   * across QEMU restarts as flash does across power cuts. Default: none (the standalone image).
+   */
+  nvFile?: string;
+  /** Override the image QEMU runs (e.g. a test build of the boot stage). */
+  kernel?: string;
   /** QEMU binary. Default `qemu-system-arm` on PATH. */
   qemu?: string;
   /** Give up waiting for the pty after this long. Default 10000 ms. */
@@ -32,9 +40,11 @@ export interface RunningFirmware {
   /** The pty the firmware's UART is on. */
   device: string;
   pid: number;
-  /** Lines the firmware printed on stderr (host target: "host power on/off"). */
+  /** Lines the firmware printed on stderr (host target: "host power on/off"; QEMU boot stage: "boot slot N"). */
   readonly log: string[];
   stop(): Promise<void>;
+  /** Power cut: SIGKILL, no chance to finish anything (the update flash keeps what was written). */
+  kill(): Promise<void>;
 }
 
 /** The firmware folder: `firmware-bridge/firmware` next to this source tree (or `H3LIX_FIRMWARE_DIR`). */
@@ -55,6 +65,17 @@ export function firmwareImage(target: FirmwareTarget, dir = firmwareDir()): stri
   return join(dir, 'build', target === 'host' ? 'h3lix-mcu-host' : 'h3lix-mcu-mps2.elf');
 }
 
+/** The mps2-an385 boot stage (QEMU with A/B slots). */
+export function bootStageImage(dir = firmwareDir()): string {
+  return join(dir, 'build', 'h3lix-boot-mps2.elf');
+}
+
+function qemuArgs(o: StartFirmwareOptions, image: string): string[] {
+  const base = ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', 'pty', '-kernel', image];
+  // a comma in the path would end the option: QEMU's escape is a doubled comma
+  return o.nvFile ? [...base, '-semihosting-config', `enable=on,target=native,arg=${o.nvFile.replace(/,/g, ',,')}`] : base;
+}
+
 /**
  * Start the reference firmware and wait until its UART is on a pty linked at `pty`. Host: the process
  * makes the pty and prints `pty /dev/pts/N`. QEMU: `qemu-system-arm -M mps2-an385 -serial pty` prints
@@ -62,12 +83,12 @@ export function firmwareImage(target: FirmwareTarget, dir = firmwareDir()): stri
  * the reason (image not built: run `npm run firmware`; qemu missing; no pty in time).
  */
 export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware> {
-  const image = firmwareImage(o.target, o.dir);
+  const image = o.kernel ?? (o.target === 'qemu' && o.nvFile ? bootStageImage(o.dir) : firmwareImage(o.target, o.dir));
   if (!existsSync(image)) return Promise.reject(new H3lixError('SERIAL_UNAVAILABLE', `firmware image ${image} is not built: run \`npm run firmware\``));
   const child: ChildProcess =
     o.target === 'host'
       ? spawn(image, ['--pty', o.pty, ...(o.flashFile ? ['--flash', o.flashFile] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(o.qemu ?? 'qemu-system-arm', ['-M', 'mps2-an385', '-display', 'none', '-monitor', 'none', '-serial', 'pty', '-kernel', image], { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(o.qemu ?? 'qemu-system-arm', qemuArgs(o, image), { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   return new Promise((resolve, reject) => {
     let out = '';
@@ -96,6 +117,17 @@ export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware>
       // QEMU's pty backend drops traffic while no slave is open and polls for one once a second: hold the
       // slave open for the firmware's lifetime and wait until the image answers before handing it out.
       const hold = o.target === 'qemu' ? openSync(device, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK) : undefined;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        if (hold !== undefined) closeSync(hold);
+        try {
+          unlinkSync(o.pty);
+        } catch {
+          // already gone (the host firmware removes its own link)
+        }
+      };
       const running: RunningFirmware = {
         target: o.target,
         path: o.pty,
@@ -105,12 +137,12 @@ export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware>
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;
-          if (hold !== undefined) closeSync(hold);
-          try {
-            unlinkSync(o.pty);
-          } catch {
-            // already gone (the host firmware removes its own link)
-          }
+          release();
+        },
+        kill: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+          release();
         },
       };
       const ready = o.target === 'qemu' ? waitAnswering(device, o.timeoutMs ?? 10_000) : Promise.resolve();

@@ -30,13 +30,33 @@ export const MsgType = {
   HEARTBEAT: 0x33,
   SET_WATCHDOG: 0x34,
   SHUTDOWN_NOTICE: 0x35,
+  // firmware update (README "Firmware updates")
+  FW_BEGIN: 0x40,
+  FW_CHUNK: 0x41,
+  FW_FINISH: 0x42,
+  FW_CONFIRM: 0x43,
+  FW_RESET: 0x44,
+  FW_GET_STATE: 0x45,
+  FW_STATE: 0x46,
   /** Emulated firmware targets only (host, QEMU): drive the battery/PV model. */
   EMU_SET: 0x7e,
 } as const;
 export type MsgTypeValue = (typeof MsgType)[keyof typeof MsgType];
 
 /** NACK reason codes. */
-export const NackReason = { UNKNOWN_TYPE: 1, BAD_LENGTH: 2, OUT_OF_RANGE: 3, BUSY: 4, BAD_VERSION: 5 } as const;
+export const NackReason = {
+  UNKNOWN_TYPE: 1,
+  BAD_LENGTH: 2,
+  OUT_OF_RANGE: 3,
+  BUSY: 4,
+  BAD_VERSION: 5,
+  // firmware update
+  FW_BOARD: 6,
+  FW_DOWNGRADE: 7,
+  FW_DIGEST: 8,
+  FW_STORAGE: 9,
+  FW_STATE: 10,
+} as const;
 
 export function msgTypeName(type: number): string {
   for (const [k, v] of Object.entries(MsgType)) if (v === type) return k;

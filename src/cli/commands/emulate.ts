@@ -17,6 +17,7 @@ interface EmulateOptions {
   startHour: number;
   interval: number;
   duration?: number;
+  nv?: string;
   json?: boolean;
 }
 
@@ -33,13 +34,14 @@ export function registerEmulateCommands(program: Command, ctx: CliContext): void
     .option('--seed <n>', 'cloud PRNG seed', parsePositiveInt('--seed', 0), 1)
     .option('--start-hour <h>', 'simulated start, hours after midnight', parsePositiveNumber('--start-hour', 0, 24), 10)
     .option('--interval <ms>', 'real ms between blocks/readings (VE.Direct devices send one block per 1000 ms)', parsePositiveInt('--interval', 10, 3_600_000), 1000)
+    .option('--nv <file>', 'mcu-qemu: run the boot stage with A/B slots on this update-flash file (created with the built application in slot 0 when missing); it persists across runs')
     .option('--duration <seconds>', 'stop after this many real seconds (default: until SIGINT/SIGTERM)', parsePositiveNumber('--duration', 0.1))
     .option('--json', 'print the final summary as one JSON line')
     .action(async (opts: EmulateOptions) => {
       if ((FIRMWARE_PROTOCOLS as readonly string[]).includes(opts.protocol)) {
         if (!opts.pty || opts.device) throw new UsageError(`--protocol ${opts.protocol} needs --pty PATH (the firmware makes its own pty)`);
         if (opts.trace) throw new UsageError(`--trace is not supported with --protocol ${opts.protocol}: the firmware plays its own battery/PV model`);
-        await emulateFirmware({ protocol: opts.protocol, pty: opts.pty, speed: opts.speed, duration: opts.duration, json: opts.json, stdout: ctx.stdout, stderr: ctx.stderr });
+        await emulateFirmware({ protocol: opts.protocol, pty: opts.pty, speed: opts.speed, duration: opts.duration, nv: opts.nv, json: opts.json, stdout: ctx.stdout, stderr: ctx.stderr });
         ctx.setExitCode(ExitCode.OK);
         return;
       }

@@ -9,7 +9,7 @@ import { FleetDir } from '../../fleet/fleet-dir.js';
 import { addBatch, initFleet } from '../../fleet/init.js';
 import { buildMosquittoAuth } from '../../fleet/mosquitto-acl.js';
 import { Provisioner } from '../../fleet/provisioner.js';
-import { revokeNode } from '../../fleet/revoke.js';
+import { revokeBatch, revokeNode } from '../../fleet/revoke.js';
 import { decodeReply, encodeCommand, newCorrelationId } from '../../fleet/commands.js';
 import { verifyCertificate } from '../../fleet/certificate.js';
 import { makeProvisionerToken } from '../../fleet/tokens.js';
@@ -115,7 +115,8 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
         if (o.durationMs) setTimeout(stop, o.durationMs).unref();
       });
       await p.stop();
-      out(`provisioner stopped: ${p.stats.accepted} accepted, ${p.stats.rejected} rejected, ${p.stats.malformed} refused as malformed, ${p.stats.pending} pending`);
+      const byCode = [...p.refusals].map(([code, n]) => `${code} ${n}`).join(', ');
+      out(`provisioner stopped: ${p.stats.accepted} accepted, ${p.stats.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${p.stats.malformed} refused as malformed, ${p.stats.replayed} replays answered unchanged, ${p.stats.pending} pending`);
       ctx.setExitCode(ExitCode.OK);
     });
 
@@ -145,16 +146,18 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     .action((o: { fleetDir: string; pending?: boolean; json?: boolean }) => {
       const fd = FleetDir.open(o.fleetDir);
       const now = Date.now();
-      const revoked = new Set(fd.revocations().revoked.map((r) => r.nodeId));
+      const rev = fd.revocations();
+      const revoked = new Set(rev.revoked.map((r) => r.nodeId));
+      const revokedBatches = new Set((rev.batches ?? []).map((b) => b.batch));
       const pending = fd.pendingAll().map((p) => ({ requestId: p.requestId, nodeId: p.nodeId, board: p.board, batch: p.batch, receivedAt: new Date(p.receivedAt).toISOString(), decision: p.decision ?? 'waiting' }));
       const nodes = fd.nodes().map((n) => ({ nodeId: n.nodeId, board: n.board, batch: n.batch, serial: n.serial, notAfter: new Date(n.notAfter).toISOString(), status: revoked.has(n.nodeId) ? 'revoked' : n.notAfter <= now ? 'expired' : 'valid' }));
-      const claims = fd.claimStates().map((c) => ({ batch: c.batch, uses: c.uses, maxUses: c.maxUses, notAfter: new Date(c.notAfter).toISOString(), status: c.notAfter <= now ? 'expired' : c.uses >= c.maxUses ? 'used up' : 'open' }));
+      const claims = fd.claimStates().map((c) => ({ batch: c.batch, uses: c.uses, maxUses: c.maxUses, notAfter: new Date(c.notAfter).toISOString(), status: revokedBatches.has(c.batch) ? 'revoked' : c.notAfter <= now ? 'expired' : c.uses >= c.maxUses ? 'used up' : 'open' }));
       for (const p of pending) out(`pending  ${p.requestId}  node ${p.nodeId}  board ${p.board}  batch ${p.batch}  ${p.receivedAt}  ${p.decision}`);
       if (!o.pending) {
         for (const n of nodes) out(`node     ${n.nodeId}  board ${n.board}  batch ${n.batch}  serial ${n.serial}  until ${n.notAfter}  ${n.status}`);
         for (const c of claims) out(`claim    ${c.batch}  ${c.uses}/${c.maxUses} used  until ${c.notAfter}  ${c.status}`);
       }
-      if (o.json) out(JSON.stringify(o.pending ? { pending } : { fleet: fd.fleet, pending, nodes, claims, revoked: [...revoked] }));
+      if (o.json) out(JSON.stringify(o.pending ? { pending } : { fleet: fd.fleet, pending, nodes, claims, revoked: [...revoked], revokedBatches: [...revokedBatches] }));
       ctx.setExitCode(ExitCode.OK);
     });
 
@@ -188,17 +191,29 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     });
 
   fleet
-    .command('revoke <node>')
-    .description('revoke a node: sign a new revocation list; with --broker publish it retained on h3lix/v1/<fleet>/fleet/revocations')
+    .command('revoke [node]')
+    .description('revoke a node, or with --batch a whole claim batch: sign a new revocation list; with --broker publish it retained on h3lix/v1/<fleet>/fleet/revocations')
     .requiredOption('--fleet-dir <dir>', 'fleet directory')
+    .option('--batch <name>', 'revoke the claim of this batch: no new board provisions with it (nodes already provisioned keep working)', name('--batch'))
+    .option('--claim <name>', 'same as --batch (one claim per batch)', name('--claim'))
     .option('--reason <text>', 'reason recorded in the list', 'revoked by operator')
     .option('--broker <url>', 'publish the list to this broker', url)
     .option('--auth <mode>', 'broker login: token or password', 'token')
-    .action(async (node: string, o: { fleetDir: string; reason: string; broker?: string; auth: string }) => {
-      name('node')(node);
+    .action(async (node: string | undefined, o: { fleetDir: string; batch?: string; claim?: string; reason: string; broker?: string; auth: string }) => {
+      if (o.batch && o.claim && o.batch !== o.claim) throw new UsageError('--batch and --claim name the same thing; give one');
+      const batch = o.batch ?? o.claim;
+      if ((node === undefined) === (batch === undefined)) throw new UsageError('give either a node id or --batch <name>');
       const fd = FleetDir.open(o.fleetDir);
-      const signed = revokeNode(fd, node, o.reason, Date.now());
-      out(`${node} revoked (revocation list seq ${fd.revocations().seq})`);
+      let signed: Uint8Array;
+      if (batch !== undefined) {
+        signed = revokeBatch(fd, batch, o.reason, Date.now());
+        const kept = fd.nodes().filter((n) => n.batch === batch).length;
+        out(`claim of batch ${batch} revoked (revocation list seq ${fd.revocations().seq}); its ${kept} provisioned node(s) keep working unless revoked one by one`);
+      } else {
+        name('node')(node!);
+        signed = revokeNode(fd, node!, o.reason, Date.now());
+        out(`${node} revoked (revocation list seq ${fd.revocations().seq})`);
+      }
       if (o.broker) {
         const c = await operatorClient(fd, o.broker, o.auth);
         try {
@@ -210,6 +225,7 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
       } else {
         progress('not published: pass --broker, or restart `h3lix fleet serve` (it publishes the list at start)');
       }
+      progress('on Mosquitto: re-run `h3lix fleet acl` and send SIGHUP to mosquitto');
       ctx.setExitCode(ExitCode.OK);
     });
 

@@ -3,6 +3,7 @@ import type { PowerOffUntil } from '../../../firmware-bridge/src/mcu/power-messa
 import { ExitCode } from '../exit-codes.js';
 import { parsePositiveInt, parsePositiveNumber, UsageError, writeLine, type CliContext } from '../context.js';
 import { connectMcu, type McuConnection } from './mcu-connect.js';
+import { registerMcuFlashCommands } from './mcu-flash.js';
 
 interface PortOpts {
   port: string;
@@ -44,7 +45,8 @@ function untilFrom(o: PowerOffOpts): PowerOffUntil {
 
 /** `h3lix mcu status|set-time|watchdog|power-off`: talk to the companion MCU's power protocol. */
 export function registerMcuCommands(program: Command, ctx: CliContext): void {
-  const mcu = program.command('mcu').description('the companion MCU: status and wake reason, clock, watchdog, planned power-off (firmware-bridge/README.md "Power protocol")');
+  const mcu = program.command('mcu').description('the companion MCU: status and wake reason, clock, watchdog, planned power-off, signed firmware updates (firmware-bridge/README.md)');
+  registerMcuFlashCommands(mcu, ctx);
   const port = (c: Command) => c.requiredOption('--port <path>', 'serial device of the MCU (e.g. /dev/ttyACM0, or the pty of h3lix emulate --protocol mcu-qemu)').option('--json', 'print one JSON object');
   port(mcu.command('status').description('firmware info, wall clock, wake reason, power state, watchdog, rejected frames')).action(async (o: PortOpts) => {
     const out = await withMcu(o.port, async (m) => ({ info: await m.client.getInfo(), status: await m.power.status() }));

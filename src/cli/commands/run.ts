@@ -4,6 +4,8 @@ import type { H3lixConfig } from '../../config/schema.js';
 import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
 import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
+import { mcuFlashCommandFeature } from '../../daemon/features/mcu-flash-command.js';
+import type { FeatureHandles } from '../../daemon/features/handles.js';
 import { systemdFeatures } from '../../daemon/features/systemd.js';
 import { healthFeature } from '../../daemon/features/health.js';
 import { updateFeature } from '../../daemon/features/update.js';
@@ -47,13 +49,14 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
   }
   // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
   const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
-  const features = defaultFeatures(o.config, fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {});
+  const handles: FeatureHandles = {};
+  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {}) });
   const daemon = createDaemon({
     config: o.config,
     logger: o.logger,
     clock,
     // systemd goes last: READY=1 once everything else started.
-    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode), ...(o.config.update.enabled ? [updateFeature(fleetNode, o.config)] : [])] : []), healthFeature(), ...systemdFeatures()],
+    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode), mcuFlashCommandFeature(fleetNode, handles), ...(o.config.update.enabled ? [updateFeature(fleetNode, o.config)] : [])] : []), healthFeature(), ...systemdFeatures()],
     ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
     ...(early ? { broker: early.broker } : {}),
     ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),

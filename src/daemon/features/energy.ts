@@ -79,7 +79,7 @@ export class DaemonEnergyFeature implements Feature {
     this.energy = energy;
     this.source = source;
     this.offs.push(energy.policy.events.on('mode', (c) => this.onMode(c.to)));
-    this.handles.energy = { feature: energy, scheduler: energy.scheduler, profile, sourceUri: uri };
+    this.handles.energy = { feature: energy, scheduler: energy.scheduler, profile, sourceUri: uri, mcu: () => source?.mcu?.() };
     energy.start();
     await energy.historyRestored();
     if (source && uri?.startsWith('mcu:')) this.startSleepControl(source, energy, profile);

@@ -10,6 +10,7 @@ import type { ModelManifest } from '../../instance/model/manifest.js';
 import type { LearningStack } from '../../signals/index.js';
 import type { SleepControl } from '../../energy/sleep-control.js';
 import type { HistogramData } from '../../util/histogram.js';
+import type { McuClient } from '../../../firmware-bridge/src/mcu/client.js';
 
 export interface EnergyHandle {
   feature: EnergyFeature;
@@ -20,6 +21,8 @@ export interface EnergyHandle {
   sourceUri: string | undefined;
   /** Planned sleep through the companion MCU; set once it starts (`mcu:` sources only), else undefined. */
   sleep?: SleepControl | undefined;
+  /** The companion MCU's client while an `mcu:` source is connected (firmware updates use it). */
+  mcu: () => McuClient | undefined;
 }
 
 export interface LearningHandle {

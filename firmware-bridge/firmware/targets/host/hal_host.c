@@ -75,3 +75,9 @@ void hal_idle(uint32_t ms) {
 }
 
 const char *hal_board_name(void) { return "h3lix-ref-host"; }
+
+/* The host target has no update flash: FW_BEGIN answers NACK 9 (updates run on the QEMU target). */
+int hal_nv_read(uint32_t addr, uint8_t *buf, size_t n) { (void)addr; (void)buf; (void)n; return -1; }
+int hal_nv_write(uint32_t addr, const uint8_t *buf, size_t n) { (void)addr; (void)buf; (void)n; return -1; }
+int hal_nv_erase(uint32_t addr, size_t n) { (void)addr; (void)n; return -1; }
+void hal_reset(void) {}

@@ -3,6 +3,7 @@
  * a RAM page (QEMU keeps no flash across runs). */
 #include <string.h>
 #include "app.h"
+#include "fwimage.h"
 #include "hal.h"
 #include "model.h"
 
@@ -23,8 +24,10 @@
 static volatile uint32_t ticks;
 static volatile uint8_t ring[256];
 static volatile uint8_t head, tail;
+#ifndef H3LIX_SLOT_APP
 static uint8_t flash_page[HAL_FLASH_PAGE];
 static int flash_written;
+#endif
 
 void systick_handler(void) { ticks++; }
 
@@ -55,6 +58,26 @@ int hal_i2c_read16(uint8_t addr, uint8_t reg, uint16_t *value) { return emu_ina2
 int hal_i2c_write16(uint8_t addr, uint8_t reg, uint16_t value) { return emu_ina219_write16(addr, reg, value); }
 void hal_host_power(int on) { FPGAIO_LED = on ? 1u : 0u; }
 
+#ifdef H3LIX_SLOT_APP
+/* Slot build (runs under the boot stage): settings live in the update flash, so they persist too. */
+int hal_flash_read(uint8_t *buf, size_t n) { return n > HAL_FLASH_PAGE ? -1 : hal_nv_read(NV_SETTINGS, buf, n); }
+int hal_flash_write(const uint8_t *buf, size_t n) {
+  uint8_t page[HAL_FLASH_PAGE];
+  if (n > HAL_FLASH_PAGE) return -1;
+  memset(page, 0xFF, sizeof page);
+  memcpy(page, buf, n);
+  return hal_nv_write(NV_SETTINGS, page, sizeof page);
+}
+#else
+/* Standalone build (-kernel without a boot stage): no update flash, settings in RAM. */
+int hal_nv_read(uint32_t addr, uint8_t *buf, size_t n) { (void)addr; (void)buf; (void)n; return -1; }
+int hal_nv_write(uint32_t addr, const uint8_t *buf, size_t n) { (void)addr; (void)buf; (void)n; return -1; }
+int hal_nv_erase(uint32_t addr, size_t n) { (void)addr; (void)n; return -1; }
+void hal_reset(void) {
+  *(volatile uint32_t *)0xE000ED0Cu = 0x05FA0004u;
+  for (;;) {}
+}
+
 int hal_flash_read(uint8_t *buf, size_t n) {
   if (!flash_written || n > HAL_FLASH_PAGE) return -1;
   memcpy(buf, flash_page, n);
@@ -68,6 +91,7 @@ int hal_flash_write(const uint8_t *buf, size_t n) {
   flash_written = 1;
   return 0;
 }
+#endif
 
 void hal_idle(uint32_t ms) {
   (void)ms;
@@ -81,6 +105,9 @@ const char *hal_board_name(void) { return "h3lix-ref-mps2"; }
 static app_t app;
 
 int main(void) {
+#ifdef H3LIX_TEST_BRICK
+  for (;;) __asm volatile("wfi"); /* test image: boots, never answers (fails every health check) */
+#endif
   UART_BAUDDIV = SYSCLK / 115200u;
   UART_CTRL = 1u | 2u | 8u; /* TX, RX, RX interrupt */
   NVIC_ISER0 = 1u;          /* IRQ 0: UART0 RX */

@@ -1,0 +1,50 @@
+import { H3lixError } from '../errors.js';
+
+/** What {@link mosquittoBridgeConf} needs. */
+export interface BridgeOptions {
+  fleet: string;
+  /** The site's name: the bridge connection's name and the remote client id `h3lix-bridge-<site>`. */
+  site: string;
+  /** The fleet (parent) broker. */
+  remoteHost: string;
+  remotePort: number;
+  /** Login on the parent broker (its ACL must grant this user readwrite on `h3lix/v1/<fleet>/#`). */
+  remoteUsername?: string;
+  remotePassword?: string;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Mosquitto bridge lines for a site broker (docs/sync.md, "Site brokers bridged to a fleet broker"):
+ * every topic of the fleet, both ways, QoS 1, with a persistent session so that what a site publishes
+ * while the uplink is down is delivered when it comes back, and `try_private` so that two Mosquittos do
+ * not loop messages back. The daemons need nothing new: each talks to its site broker as before;
+ * retained births and digests cross the bridge like any other message.
+ */
+export function mosquittoBridgeConf(o: BridgeOptions): string[] {
+  if (!NAME.test(o.site)) throw new H3lixError('CLI_USAGE', `--site ${JSON.stringify(o.site)}: letters, digits, _ and - only (1-64)`);
+  if (!NAME.test(o.fleet)) throw new H3lixError('CLI_USAGE', `fleet ${JSON.stringify(o.fleet)}: letters, digits, _ and - only`);
+  if (!Number.isInteger(o.remotePort) || o.remotePort < 1 || o.remotePort > 65_535) throw new H3lixError('CLI_USAGE', `--remote port ${o.remotePort}: expected 1-65535`);
+  if ((o.remoteUsername === undefined) !== (o.remotePassword === undefined)) throw new H3lixError('CLI_USAGE', 'give both the remote username and its password, or neither');
+  return [
+    `# h3lix site bridge: site ${o.site} -> fleet broker ${o.remoteHost}:${o.remotePort} (h3lix fleet bridge)`,
+    `connection h3lix-${o.site}`,
+    `address ${o.remoteHost}:${o.remotePort}`,
+    `remote_clientid h3lix-bridge-${o.site}`,
+    ...(o.remoteUsername !== undefined ? [`remote_username ${o.remoteUsername}`, `remote_password ${o.remotePassword}`] : []),
+    `topic h3lix/v1/${o.fleet}/# both 1`,
+    'bridge_protocol_version mqttv311',
+    'try_private true',
+    'cleansession false',
+    'notifications false',
+    'restart_timeout 2 60',
+    'keepalive_interval 30',
+    '',
+  ];
+}
+
+/** The parent broker's ACL lines for a site bridge's user (Mosquitto acl_file syntax). */
+export function bridgeAclLines(fleet: string, username: string): string[] {
+  return [`user ${username}`, `topic readwrite h3lix/v1/${fleet}/#`, ''];
+}
