@@ -20,9 +20,11 @@ export function firmwareSkipReason(target: FirmwareTarget): string | undefined {
   if (!onPath('make') || !onPath('cc')) return 'make/cc not installed';
   if (target === 'qemu' && !onPath('arm-none-eabi-gcc')) return 'gcc-arm-none-eabi not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)';
   if (target === 'qemu' && !onPath('qemu-system-arm')) return 'qemu-system-arm not installed (apt-get install qemu-system-arm)';
-  const goal = target === 'host' ? 'build/h3lix-mcu-host' : 'build/h3lix-mcu-mps2.elf';
-  execFileSync('make', ['-s', '-C', firmwareDir(), goal], { stdio: 'ignore' });
-  return existsSync(`${firmwareDir()}/${goal}`) ? undefined : `make did not produce ${goal}`;
+  // QEMU: the standalone image and the boot stage (startFirmware boots the latter when given an nvFile).
+  const goals = target === 'host' ? ['build/h3lix-mcu-host'] : ['build/h3lix-mcu-mps2.elf', 'build/h3lix-boot-mps2.elf'];
+  execFileSync('make', ['-s', '-C', firmwareDir(), ...goals], { stdio: 'ignore' });
+  const missing = goals.find((g) => !existsSync(`${firmwareDir()}/${g}`));
+  return missing ? `make did not produce ${missing}` : undefined;
 }
 
 /** A running firmware with a connected client. */
