@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, symlinkSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { H3lixError } from '../../../src/errors.js';
 import { systemClock } from '../../../src/util/clock.js';
@@ -60,6 +61,13 @@ export function firmwareDir(): string {
   return join(process.cwd(), 'firmware-bridge', 'firmware');
 }
 
+/**
+ * Longest flash-file path passed to the firmware as is. Its semihosting buffer is 200 bytes and QEMU
+ * needs room for the NUL beyond the length it reports: 199 bytes already failed. Longer paths go
+ * through a short symlink.
+ */
+const NV_PATH_MAX = 128;
+
 /** Built image paths of each target. */
 export function firmwareImage(target: FirmwareTarget, dir = firmwareDir()): string {
   return join(dir, 'build', target === 'host' ? 'h3lix-mcu-host' : 'h3lix-mcu-mps2.elf');
@@ -85,10 +93,20 @@ function qemuArgs(o: StartFirmwareOptions, image: string): string[] {
 export function startFirmware(o: StartFirmwareOptions): Promise<RunningFirmware> {
   const image = o.kernel ?? (o.target === 'qemu' && o.nvFile ? bootStageImage(o.dir) : firmwareImage(o.target, o.dir));
   if (!existsSync(image)) return Promise.reject(new H3lixError('SERIAL_UNAVAILABLE', `firmware image ${image} is not built: run \`npm run firmware\``));
+  // The firmware reads the flash file's name through semihosting into a 200-byte buffer
+  // (targets/mps2/semihost.c): a longer path is reached through a short symlink, removed on exit.
+  let nvLinkDir: string | undefined;
+  let qo = o;
+  if (o.target === 'qemu' && o.nvFile && Buffer.byteLength(o.nvFile) > NV_PATH_MAX) {
+    nvLinkDir = mkdtempSync(join(tmpdir(), 'h3lix-nv-'));
+    symlinkSync(resolvePath(o.nvFile), join(nvLinkDir, 'nv'));
+    qo = { ...o, nvFile: join(nvLinkDir, 'nv') };
+  }
   const child: ChildProcess =
     o.target === 'host'
       ? spawn(image, ['--pty', o.pty, ...(o.flashFile ? ['--flash', o.flashFile] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(o.qemu ?? 'qemu-system-arm', qemuArgs(o, image), { stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn(o.qemu ?? 'qemu-system-arm', qemuArgs(qo, image), { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (nvLinkDir) child.once('exit', () => rmSync(nvLinkDir, { recursive: true, force: true }));
   const log: string[] = [];
   return new Promise((resolve, reject) => {
     let out = '';
