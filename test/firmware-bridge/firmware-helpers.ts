@@ -27,6 +27,18 @@ export function firmwareSkipReason(target: FirmwareTarget): string | undefined {
   return missing ? `make did not produce ${missing}` : undefined;
 }
 
+/** The RP2040 build's outputs (firmware/targets/rp2040, `make rp2040`). */
+export const RP2040_OUTPUTS = { elf: 'build/h3lix-mcu-rp2040.elf', bin: 'build/h3lix-mcu-rp2040.bin', uf2: 'build/h3lix-mcu-rp2040.uf2', size: 'build/h3lix-mcu-rp2040.size' };
+
+/** Why the RP2040 image cannot be built here (a skip reason), or undefined once `make rp2040` built it. */
+export function rp2040SkipReason(): string | undefined {
+  if (!onPath('make') || !onPath('cc')) return 'make/cc not installed';
+  if (!onPath('arm-none-eabi-gcc')) return 'gcc-arm-none-eabi not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)';
+  execFileSync('make', ['-s', '-C', firmwareDir(), 'rp2040'], { stdio: 'ignore' });
+  const missing = Object.values(RP2040_OUTPUTS).find((g) => !existsSync(`${firmwareDir()}/${g}`));
+  return missing ? `make did not produce ${missing}` : undefined;
+}
+
 /** A running firmware with a connected client. */
 export interface FirmwareRig {
   fw: RunningFirmware;
