@@ -1,4 +1,5 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { H3lixError } from '../../src/errors.js';
@@ -43,8 +44,8 @@ function settingsPage(sampleMs: number, corruptCrc = false): Buffer {
   return p;
 }
 
-function rig(t: { teardown(fn: () => void): void }, flash: Buffer, chips: Map<number, EmulatedIna219>): { sim: Rp2040Sim; client: McuClient; power: McuPowerClient } {
-  const sim = new Rp2040Sim({ flash, ina219: chips });
+function rig(t: { teardown(fn: () => void): void }, flash: Buffer, chips: Map<number, EmulatedIna219>, flashRom = false): { sim: Rp2040Sim; client: McuClient; power: McuPowerClient } {
+  const sim = new Rp2040Sim({ flash, ina219: chips, flashRom });
   // 1 s per attempt (the runtime's default is 300 ms): rp2040js lags real time on a loaded machine
   const client = new McuClient({ stream: sim.stream, clock: systemClock, timeoutMs: 1000, retries: 2 });
   sim.start();
@@ -192,5 +193,30 @@ t.test('RP2040 image in rp2040js: settings sector and absent sensors', { skip },
     t.equal(r.pvMilliWatts, undefined, 'PV not valid');
     t.equal(r.loadMilliWatts, undefined, 'load not valid');
     t.same(await client.ping(Buffer.from([1])), Buffer.from([1]), 'bounded I2C waits: still answering');
+  });
+});
+
+t.test('RP2040 image in rp2040js: settings written to flash through the bootrom API', { skip }, async (t) => {
+  const image = skip ? Buffer.alloc(0) : readFileSync(join(firmwareDir(), RP2040_OUTPUTS.bin));
+  const saved = (flash: Uint8Array): Buffer => Buffer.from(flash.subarray(SETTINGS_FLASH, SETTINGS_FLASH + 24));
+
+  t.test('SET_SAMPLE_INTERVAL erases and programs the sector from SRAM, and survives a power cycle', async (t) => {
+    const { sim, client } = rig(t, image, new Map(), true);
+    await client.setSampleInterval(2500);
+    t.same(sim.rom!.calls, ['IF', 'EX', 'RE 0x1ff000+4096', 'RP 0x1ff000+256', 'FC', 'CX'], 'the pico-sdk call order');
+    t.same(sim.rom!.violations, [], 'no flash access while XIP was off, interrupts masked, data from SRAM');
+    t.same(saved(sim.mcu.flash), settingsPage(2500), 'the page as settings.h lays it out, with its CRC');
+    const { client: after } = rig(t, Buffer.from(sim.mcu.flash.subarray(0, SETTINGS_FLASH + 4096)), new Map(), true);
+    t.equal((await after.getInfo()).sampleIntervalMs, 2500, 'loaded at the next boot');
+  });
+
+  t.test('control: the flash routine left in XIP flash (H3LIX_TEST_RAMFUNC_IN_FLASH) is caught', { timeout: 120_000 }, async (t) => {
+    const out = join(t.testdir(), 'b');
+    execFileSync('make', ['-s', '-C', firmwareDir(), `B=${out}`, 'TESTDEFS=-DH3LIX_TEST_RAMFUNC_IN_FLASH', `${out}/h3lix-mcu-rp2040.bin`], { stdio: 'ignore' });
+    const { sim, client } = rig(t, readFileSync(join(out, 'h3lix-mcu-rp2040.bin')), new Map(), true);
+    await client.setSampleInterval(2500);
+    const v = sim.rom!.violations;
+    t.ok(v.some((x) => /called from 0x1000[0-9a-f]{4} while XIP is off/.test(x)), `ROM calls from flash found: ${v[0]}`);
+    t.ok(v.some((x) => /fetch\/read of flash .* while XIP is off/.test(x)), 'instruction fetches from flash found');
   });
 });

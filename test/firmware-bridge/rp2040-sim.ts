@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import { I2CMode, RP2040, type RPI2C } from 'rp2040js';
+import { FakeBootrom } from './rp2040-fake-rom.js';
 
 /**
  * The RP2040 reference-firmware image (firmware/targets/rp2040) running in rp2040js (the Wokwi RP2040
@@ -85,12 +86,16 @@ export interface Rp2040SimOptions {
   flash: Buffer;
   /** Emulated INA219s by 7-bit address. Default: none (every sensor read NACKs). */
   ina219?: Map<number, EmulatedIna219>;
+  /** Put the bootrom stand-in's flash API in the ROM (rp2040-fake-rom.ts). Default: an empty ROM. */
+  flashRom?: boolean;
 }
 
 /** A running RP2040 emulation; `stream` is UART0. */
 export class Rp2040Sim {
   readonly mcu = new RP2040();
   readonly stream: Duplex;
+  /** The bootrom stand-in, when `flashRom` was given. */
+  readonly rom: FakeBootrom | undefined;
   /** rp2040js warnings and errors (an access to an unmodelled register, a bad address), at most 100. */
   readonly log: string[] = [];
   /** Bytes written by the firmware on UART0 so far. */
@@ -107,6 +112,7 @@ export class Rp2040Sim {
       if (this.log.length < 100) this.log.push(`${level} ${component}: ${message}`);
     };
     mcu.logger = { debug: () => {}, info: () => {}, warn: keep('warn'), error: keep('error') };
+    this.rom = opts.flashRom ? new FakeBootrom(mcu) : undefined;
     mcu.flash.set(opts.flash);
     const boot2 = opts.flash.subarray(0, 256);
     mcu.sram.set(boot2, BOOT2_SRAM - 0x20000000);

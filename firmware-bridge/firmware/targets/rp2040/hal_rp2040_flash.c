@@ -51,9 +51,15 @@ static int rom_flash(rom_flash_t *r) {
   return r->connect && r->exit_xip && r->erase && r->program && r->flush && r->enter_xip ? 0 : -1;
 }
 
-/* Runs from SRAM: no flash access (code, literals or data) between exit_xip and enter_xip. */
-__attribute__((section(".ramfunc"), noinline, long_call))
-static void ram_erase_program(const rom_flash_t *r, const uint8_t *page) {
+/* Runs from SRAM: no flash access (code, literals or data) between exit_xip and enter_xip.
+ * -DH3LIX_TEST_RAMFUNC_IN_FLASH (negative control only) leaves it in flash, which would hang real silicon:
+ * the rp2040js test's bootrom stand-in must catch it. */
+#ifdef H3LIX_TEST_RAMFUNC_IN_FLASH
+#define RAMFUNC __attribute__((noinline))
+#else
+#define RAMFUNC __attribute__((section(".ramfunc"), noinline, long_call))
+#endif
+RAMFUNC static void ram_erase_program(const rom_flash_t *r, const uint8_t *page) {
   __asm volatile("cpsid i" ::: "memory");
   r->connect();
   r->exit_xip();
