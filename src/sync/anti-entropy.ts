@@ -1,6 +1,16 @@
 import type { VersionVector } from '../ccf/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { aheadOf, type CoverageRanges } from './sync-vector.js';
+import { bucketOf, bucketsBehind, VectorSummarizer, type VectorSummary } from './vector-summary.js';
+
+/** Peers that answer one want in a large fleet (about this many, picked by the want's nonce). */
+export const ANSWERERS_PER_WANT = 8;
+
+/** A want's scope: only these buckets (absent: the whole vector), and the nonce choosing answerers. */
+export interface WantScope {
+  buckets?: readonly number[];
+  nonce?: number;
+}
 
 /** What the planner needs to know about our own state. */
 export interface LocalSummary {
@@ -33,7 +43,8 @@ export interface AntiEntropyOptions {
   clock: Clock;
   local: () => LocalSummary;
   respond: (need: VersionVector) => void;
-  want: () => void;
+  /** Publish a want: `buckets` restricts it to those summary buckets (absent: the whole vector). */
+  want: (buckets?: number[]) => void;
   jitterMs?: number;
   settleMs?: number;
   random?: () => number;
@@ -61,6 +72,12 @@ export class AntiEntropy {
   readonly stats: AntiEntropyStats = { digestsSeen: 0, answers: 0, wants: 0, suppressed: 0 };
   private readonly opts: AntiEntropyOptions;
   private readonly lagging = new Map<string, VersionVector>();
+  /** peer → the buckets its want was restricted to (absent: the whole vector). */
+  private readonly laggingScope = new Map<string, Set<number>>();
+  /** peer → its latest fixed-size digest summary. */
+  private readonly summaries = new Map<string, VectorSummary>();
+  private readonly summarizer = new VectorSummarizer();
+  private localSummary: { key: string; summary: VectorSummary } | undefined;
   /** peer → monotonic time its latest digest/want was sent (estimated from the envelope HLC). */
   private readonly sentAt = new Map<string, number>();
   private readonly peers = new Map<string, VersionVector>();
@@ -122,10 +139,12 @@ export class AntiEntropy {
    * A peer's digest (or want: same content, an explicit request). `sentAgoMs`: how long ago the peer
    * sent it (from its HLC; default 0).
    */
-  onPeerVector(peer: string, vv: VersionVector, digest?: string, sentAgoMs = 0): void {
+  onPeerVector(peer: string, vv: VersionVector, digest?: string, sentAgoMs = 0, scope: WantScope = {}): void {
     if (this.stopped || peer === this.opts.self) return;
     this.stats.digestsSeen++;
-    this.peers.set(peer, { ...vv });
+    if (!scope.buckets) this.peers.set(peer, { ...vv });
+    else if (!this.peers.has(peer)) this.peers.set(peer, {});
+    if (scope.nonce !== undefined && !this.answersFor(peer, scope.nonce)) return;
     const local = this.touch();
     this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
     if (digest !== undefined && digest === local.digest) {
@@ -137,16 +156,76 @@ export class AntiEntropy {
     if (a && this.opts.clock.monotonic() - a.at < 4 * this.jitter) {
       for (const [o, v] of Object.entries(a.vv)) if (v > (effective[o] ?? 0)) effective[o] = v;
     }
-    if (aheadOf(local.sync, effective).length) {
+    const within = scope.buckets ? new Set(scope.buckets) : undefined;
+    if (within) this.laggingScope.set(peer, within);
+    else this.laggingScope.delete(peer);
+    if (this.aheadFor(local.sync, effective, within).length) {
       this.lagging.set(peer, effective);
       this.armAnswer(this.rand() * this.window());
     } else this.lagging.delete(peer);
     if (aheadOf(vv, local.sync).length) this.armWant();
   }
 
+  /**
+   * A peer's fixed-size digest (issue 10): it says *where* the peer differs, not what it holds. Only
+   * the side that lacks acts on it: a bucket where the peer is not behind but differs means we may
+   * miss something there, and a want restricted to those buckets (the drill-down) brings it. A peer
+   * that lacks what we hold finds out from our digest the same way, so nobody answers a digest.
+   */
+  onPeerSummary(peer: string, summary: VectorSummary, digest: string, sentAgoMs = 0): void {
+    if (this.stopped || peer === this.opts.self) return;
+    this.stats.digestsSeen++;
+    if (!this.peers.has(peer)) this.peers.set(peer, {});
+    this.summaries.set(peer, summary);
+    this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
+    const local = this.touch();
+    if (digest === local.digest) return;
+    if (bucketsBehind(this.summary(local.sync), summary).length) this.armWant();
+  }
+
+  /** Our own summary, recomputed only when the sync vector moved (it only grows: size + sum change). */
+  summary(sync: VersionVector = this.opts.local().sync): VectorSummary {
+    let total = 0;
+    let n = 0;
+    for (const v of Object.values(sync)) {
+      total += v;
+      n++;
+    }
+    const key = `${n}:${total}`;
+    if (this.localSummary?.key !== key) this.localSummary = { key, summary: this.summarizer.summarize(sync) };
+    return this.localSummary.summary;
+  }
+
+  /** Origins where `local` is ahead of `peer`, within `buckets` when given. */
+  private aheadFor(local: VersionVector, peer: VersionVector, buckets: Set<number> | undefined): string[] {
+    const ahead = aheadOf(local, peer);
+    return buckets ? ahead.filter((o) => buckets.has(bucketOf(o))) : ahead;
+  }
+
+  /**
+   * Whether we are one of the peers that answer `peer`'s want with `nonce`: in a fleet of more than
+   * ANSWERERS_PER_WANT × 2 peers, about ANSWERERS_PER_WANT of them (a hash of peer, self and nonce),
+   * so a want does not wake the whole fleet. A new nonce on every want picks new answerers, so a want
+   * nobody could answer is answered by others next time.
+   */
+  private answersFor(peer: string, nonce: number): boolean {
+    const n = this.peers.size;
+    if (n <= 2 * ANSWERERS_PER_WANT) return true;
+    let h = 0x811c9dc5 ^ nonce;
+    for (const s of [peer, '\0', this.opts.self]) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return (h >>> 0) % Math.ceil(n / ANSWERERS_PER_WANT) === 0;
+  }
+
+  /** Known peers (digests, wants). */
+  peerCount(): number {
+    return this.peers.size;
+  }
+
   /** A peer went offline (death): stop answering for it. */
   onPeerOffline(peer: string): void {
     this.lagging.delete(peer);
+    this.laggingScope.delete(peer);
+    this.summaries.delete(peer);
     this.peers.delete(peer);
     this.sentAt.delete(peer);
     this.assumed.delete(peer);
@@ -199,6 +278,14 @@ export class AntiEntropy {
           return;
         }
       }
+      const mine = this.summary(local.sync);
+      const buckets = new Set<number>();
+      for (const s of this.summaries.values()) for (const b of bucketsBehind(mine, s)) buckets.add(b);
+      if (buckets.size) {
+        this.stats.wants++;
+        // a want nobody answers (lost, or its answerers lacked it too) is asked again on the next digest
+        this.opts.want([...buckets].sort((a, b) => a - b));
+      }
     }, this.settle + this.rand() * this.jitter);
   }
 
@@ -208,7 +295,7 @@ export class AntiEntropy {
     const local = this.touch();
     const need: VersionVector = {};
     for (const [peer, vv] of this.lagging) {
-      const ahead = aheadOf(local.sync, vv);
+      const ahead = this.aheadFor(local.sync, vv, this.laggingScope.get(peer));
       if (!ahead.length) {
         this.lagging.delete(peer);
         continue;

@@ -18,6 +18,10 @@ import { fleetTopics, parseTopic, type Topics } from './topics.js';
 import type { TransportEvents } from './transport.js';
 import type { TypedEvents } from '../util/events.js';
 import { planBatches } from './batches.js';
+import { SUMMARY_BUCKETS, restrictToBuckets } from './vector-summary.js';
+
+/** Periodic digests a board hears per `digestIntervalMs`, about, in a large fleet (see periodicIntervalMs). */
+export const PERIODIC_DIGEST_PEERS = 32;
 
 /** The durable outbox slice used to send (src/store/outbox.ts). */
 export interface SyncOutbox {
@@ -90,6 +94,12 @@ export interface CcfSyncOptions {
   transaction?: (fn: () => void) => void;
   random?: () => number;
   logger?: Logger;
+  /**
+   * The protocol before issue 10, kept as the measured baseline of `h3lix simulate fleet` and the
+   * sync bench: digests carry the whole sync vector, every field change (a peer's merged delta too)
+   * publishes one, and the periodic interval does not grow with the fleet. Default false.
+   */
+  legacyDigests?: boolean;
 }
 
 /**
@@ -131,7 +141,7 @@ export class CcfSync {
       clock: o.clock,
       local: () => ({ sync: this.sync.snapshot(), digest: this.o.field.digest() }),
       respond: (need) => this.respond(need),
-      want: () => this.publishWant(),
+      want: (buckets) => this.publishWant(buckets),
       ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
       ...(o.random ? { random: o.random } : {}),
     });
@@ -211,7 +221,8 @@ export class CcfSync {
 
   private onFieldChange(changed: Contribution[]): void {
     const self = this.o.nodeId;
-    if (changed.some((c) => c.origin === self)) {
+    const own = changed.some((c) => c.origin === self);
+    if (own) {
       this.sync.raise(self, this.o.field.localVersion());
       this.armDelta();
     }
@@ -226,7 +237,11 @@ export class CcfSync {
     } catch (err) {
       this.o.logger?.error({ err: (err as Error).message }, 'persisting the field failed');
     }
-    this.armDigest();
+    // Only our own changes move the digest at once: merging a peer's delta would otherwise make every
+    // board publish a digest for every contribution in the fleet (N digests × N receivers each time,
+    // issue 10). What we merged reaches peers' beliefs through the delta's cover; the periodic digest
+    // says the rest.
+    if (own || this.o.legacyDigests) this.armDigest();
   }
 
   /**
@@ -259,12 +274,23 @@ export class CcfSync {
     }, (this.o.digestDebounceMs ?? Math.max(4 * (this.o.debounceMs ?? 250), 500)) * this.cadence);
   }
 
+  /**
+   * The periodic digest's interval: `digestIntervalMs` until the fleet has more than
+   * PERIODIC_DIGEST_PEERS peers, then longer in proportion, so each board hears about that many
+   * periodic digests per interval however large the fleet (a lagging board needs one of them).
+   */
+  periodicIntervalMs(): number {
+    const scale = this.o.legacyDigests ? 1 : Math.max(1, this.ae.peerCount() / PERIODIC_DIGEST_PEERS);
+    return (this.o.digestIntervalMs ?? 10_000) * this.cadence * scale;
+  }
+
   private armPeriodic(): void {
+    // jittered ±25 % so a fleet started together does not publish its digests in one burst
     this.periodicTimer = this.o.clock.setTimeout(() => {
       if (!this.running) return;
       this.publishDigest();
       this.armPeriodic();
-    }, (this.o.digestIntervalMs ?? 10_000) * this.cadence);
+    }, this.periodicIntervalMs() * (0.75 + 0.5 * (this.o.random ?? Math.random)()));
     this.periodicTimer.unref?.();
   }
 
@@ -304,14 +330,18 @@ export class CcfSync {
     if (!this.running) return;
     if (this.digestTimer) this.o.clock.clearTimeout(this.digestTimer);
     this.digestTimer = undefined;
-    const body = encodeDigestBody({ vv: this.sync.snapshot(), digest: this.o.field.digest(), count: this.o.field.size() });
+    const sync = this.sync.snapshot();
+    const body = encodeDigestBody({ ...(this.o.legacyDigests ? { vv: sync } : { summary: this.ae.summary(sync) }), digest: this.o.field.digest(), count: this.o.field.size() });
     this.enqueue('digest', this.topics.digest(this.o.nodeId), body, true, 'ccf-digest');
     this.counters.digestsSent++;
   }
 
-  private publishWant(): void {
+  private publishWant(buckets?: number[]): void {
     if (!this.running) return;
-    this.enqueue('want', this.topics.want(this.o.nodeId), encodeWantBody({ vv: this.sync.snapshot() }), false, 'ccf-want');
+    const sync = this.sync.snapshot();
+    const nonce = Math.floor((this.o.random ?? Math.random)() * 0x100000000) >>> 0;
+    const body = buckets ? encodeWantBody({ vv: restrictToBuckets(sync, buckets), buckets, nonce }) : encodeWantBody({ vv: sync, nonce });
+    this.enqueue('want', this.topics.want(this.o.nodeId), body, false, 'ccf-want');
     this.counters.wantsSent++;
   }
 
@@ -362,14 +392,19 @@ export class CcfSync {
         if (advanced.length) this.ae.touch();
         if (advanced.length && !changed.length) {
           this.saveState();
-          this.armDigest();
+          if (this.o.legacyDigests) this.armDigest();
         }
       } else if (t.kind === 'digest') {
         const b = decodeDigestBody(env.body);
-        this.ae.onPeerVector(env.from, b.vv, b.digest, this.o.clock.now() - env.hlc.wall);
+        const ago = this.o.clock.now() - env.hlc.wall;
+        if (b.summary) {
+          if (b.summary.sums.length !== SUMMARY_BUCKETS) throw new WireError('WIRE_VERSION', `digest summary has ${b.summary.sums.length} buckets, this node uses ${SUMMARY_BUCKETS}`);
+          this.ae.onPeerSummary(env.from, b.summary, b.digest, ago);
+        } else this.ae.onPeerVector(env.from, b.vv!, b.digest, ago);
       } else if (t.kind === 'want') {
         const b = decodeWantBody(env.body);
-        this.ae.onPeerVector(env.from, b.vv, undefined, this.o.clock.now() - env.hlc.wall);
+        const scope = { ...(b.buckets ? { buckets: b.buckets } : {}), ...(b.nonce !== undefined ? { nonce: b.nonce } : {}) };
+        this.ae.onPeerVector(env.from, b.vv, undefined, this.o.clock.now() - env.hlc.wall, scope);
       }
     } catch (err) {
       this.reject(err, topic);

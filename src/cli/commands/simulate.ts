@@ -6,6 +6,7 @@ import { simulateEnergy, type StrategyResult } from '../../energy/sim/simulate.j
 import { pvFromTraceCsv } from '../../energy/sim/solar.js';
 import { simulationSvg } from '../../energy/sim/svg.js';
 import { ExitCode } from '../exit-codes.js';
+import { registerSimulateFleet } from './simulate-fleet.js';
 import { UsageError, parsePositiveInt, parsePositiveNumber, writeLine, type CliContext } from '../context.js';
 
 interface SimulateOpts {
@@ -32,6 +33,7 @@ function parseCloudy(value: string): string {
 /** `h3lix simulate energy`: the real scheduler and policy on a ManualClock against a battery/PV model. */
 export function registerSimulateCommands(program: Command, ctx: CliContext): void {
   const simulate = program.command('simulate').description('offline simulations of runtime subsystems');
+  registerSimulateFleet(simulate, ctx);
   simulate
     .command('energy')
     .description('simulate days of solar/battery operation: energy-adaptive scheduling vs a fixed schedule running the same learning work (real policy and scheduler, accelerated clock)')

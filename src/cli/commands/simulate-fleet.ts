@@ -1,0 +1,130 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { H3lixError } from '../../errors.js';
+import { simulateFleet, type FleetSimOptions, type FleetSimResult } from '../../sync/sim/sim-fleet.js';
+import { logLogSvg } from '../../sync/sim/svg.js';
+import { ExitCode } from '../exit-codes.js';
+import { UsageError, parsePositiveInt, parsePositiveNumber, writeLine, type CliContext } from '../context.js';
+
+interface FleetOpts {
+  nodes: number[];
+  sites: number;
+  loss: number;
+  partition: number;
+  partitionMin: number;
+  steadyMin: number;
+  updateEvery: number;
+  seed: number;
+  baseline: boolean;
+  plot: string;
+  json?: boolean;
+}
+
+function parseNodes(value: string): number[] {
+  const list = value.split(',').map((v) => v.trim());
+  const out = list.map((v) => Number(v));
+  if (!list.length || out.some((n, i) => !/^\d+$/.test(list[i]!) || n < 2 || n > 10_000)) throw new UsageError(`--nodes must be a number or a comma-separated list of numbers, each 2..10000, got "${value}"`);
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** Slope of log(y) against log(x) between the smallest and largest x (the growth exponent). */
+function exponent(points: Array<readonly [number, number]>): number | null {
+  if (points.length < 2) return null;
+  const [a, b] = [points[0]!, points[points.length - 1]!];
+  if (!(a[1] > 0 && b[1] > 0) || a[0] === b[0]) return null;
+  return Number((Math.log(b[1] / a[1]) / Math.log(b[0] / a[0])).toFixed(3));
+}
+
+const round = (r: FleetSimResult) => ({
+  ...r,
+  bytesPerNodePerHour: Math.round(r.bytesPerNodePerHour),
+  receivedBytesPerNodePerHour: Math.round(r.receivedBytesPerNodePerHour),
+  totalBytesPerHour: Math.round(r.totalBytesPerHour),
+  sentByKindPerNodePerHour: Object.fromEntries(Object.entries(r.sentByKindPerNodePerHour).map(([k, v]) => [k, Math.round(v)])),
+  digestBytes: Math.round(r.digestBytes),
+  healBytesPerNode: Math.round(r.healBytesPerNode),
+  memoryPerNodeBytes: Math.round(r.memoryPerNodeBytes),
+  bridgeBytesPerHour: Math.round(r.bridgeBytesPerHour),
+});
+
+/** `h3lix simulate fleet`: the real sync code over a simulated broker, at one or several fleet sizes. */
+export function registerSimulateFleet(simulate: Command, ctx: CliContext): void {
+  simulate
+    .command('fleet')
+    .description('simulate a fleet syncing its field: the real field, codec, signatures and anti-entropy over a simulated broker with latency, loss, sites and a partition (virtual clock); reports bytes per node, heal rounds and memory, against the pre-issue-10 protocol in the same run')
+    .option('--nodes <list>', 'fleet size, or a comma-separated list for a sweep (2..10000 each)', parseNodes, [20])
+    .option('--sites <n>', 'site brokers bridged to one fleet broker (node i on site i mod S)', parsePositiveInt('--sites', 1, 1000), 1)
+    .option('--loss <p>', 'probability that one delivery is lost', parsePositiveNumber('--loss', 0, 0.5), 0)
+    .option('--partition <fraction>', 'fraction of nodes cut off in the partition phase (0: none)', parsePositiveNumber('--partition', 0, 0.9), 0.1)
+    .option('--partition-min <m>', 'minutes the partition lasts (virtual)', parsePositiveNumber('--partition-min', 0.1, 10_080), 5)
+    .option('--steady-min <m>', 'steady-state measurement window, minutes (virtual)', parsePositiveNumber('--steady-min', 0.5, 1440), 10)
+    .option('--update-every <s>', 'each node updates one of its keys this often in steady state, seconds', parsePositiveNumber('--update-every', 1, 86_400), 60)
+    .option('--seed <n>', 'random seed (keys, latency, loss, partition)', parsePositiveInt('--seed', 0, 2 ** 31), 1)
+    .option('--no-baseline', 'skip the baseline runs of the pre-issue-10 protocol (whole-vector digests)')
+    .option('--plot <path>', 'write an SVG plot of bytes per node against fleet size here', './fleet-sim.svg')
+    .option('--json', 'print the result as one JSON object (last stdout line)')
+    .action((opts: FleetOpts) => {
+      const started = performance.now();
+      const common: Omit<FleetSimOptions, 'nodes'> = {
+        sites: opts.sites, loss: opts.loss, partition: opts.partition, partitionMin: opts.partitionMin, steadyMin: opts.steadyMin, updateEverySec: opts.updateEvery, seed: opts.seed,
+        onProgress: (line) => writeLine(ctx.stderr, `simulate fleet:${line}`),
+      };
+      // The single-node floor: one board alone sends its own deltas and digests, nothing else.
+      const floor = simulateFleet({ ...common, nodes: 1, partition: 0 });
+      const runs: FleetSimResult[] = [];
+      const baseline: FleetSimResult[] = [];
+      for (const n of opts.nodes) {
+        writeLine(ctx.stderr, `simulate fleet: ${n} nodes (summary digests)`);
+        runs.push(simulateFleet({ ...common, nodes: n }));
+        if (opts.baseline) {
+          writeLine(ctx.stderr, `simulate fleet: ${n} nodes (baseline: whole-vector digests)`);
+          baseline.push(simulateFleet({ ...common, nodes: n, legacy: true }));
+        }
+      }
+      const series = (rs: FleetSimResult[], f: (r: FleetSimResult) => number) => rs.map((r) => [r.nodes, f(r)] as const);
+      try {
+        writeFileSync(
+          opts.plot,
+          logLogSvg('h3lix simulate fleet: bytes per node per hour (steady state)', 'nodes', 'bytes per node per hour', [
+            { name: 'sent (summary)', color: '#1f77b4', points: series(runs, (r) => r.bytesPerNodePerHour) },
+            { name: 'received (summary)', color: '#2ca02c', points: series(runs, (r) => r.receivedBytesPerNodePerHour) },
+            { name: 'sent (baseline)', color: '#d62728', dashed: true, points: series(baseline, (r) => r.bytesPerNodePerHour) },
+            { name: 'received (baseline)', color: '#ff7f0e', dashed: true, points: series(baseline, (r) => r.receivedBytesPerNodePerHour) },
+            { name: 'single-node floor', color: '#7f7f7f', dashed: true, points: opts.nodes.map((n) => [n, floor.bytesPerNodePerHour] as const) },
+          ]),
+        );
+      } catch (err) {
+        throw new H3lixError('STORE_IO', `cannot write plot ${opts.plot}: ${(err as Error).message}`, { cause: err });
+      }
+      const last = runs[runs.length - 1]!;
+      const rows: string[][] = [['protocol', 'nodes', 'sent B/node/h', 'recv B/node/h', 'digest B', 'heal rounds', 'heal B/node', 'heap B/node', 'converged', 'wall s']];
+      for (const r of [...runs, ...baseline].sort((a, b) => a.nodes - b.nodes || a.protocol.localeCompare(b.protocol))) {
+        rows.push([r.protocol, String(r.nodes), r.bytesPerNodePerHour.toFixed(0), r.receivedBytesPerNodePerHour.toFixed(0), r.digestBytes.toFixed(0), String(r.healRounds ?? '-'), r.healBytesPerNode.toFixed(0), r.memoryPerNodeBytes.toFixed(0), String(r.converged), r.wallSec.toFixed(1)]);
+      }
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+      writeLine(ctx.stdout, `single-node floor: ${floor.bytesPerNodePerHour.toFixed(0)} B/h sent (own deltas and digests)`);
+      for (const row of rows) writeLine(ctx.stdout, row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+      const out = {
+        nodes: last.nodes,
+        sites: opts.sites,
+        loss: opts.loss,
+        converged: runs.every((r) => r.converged),
+        bytesPerNodePerHour: Math.round(last.bytesPerNodePerHour),
+        receivedBytesPerNodePerHour: Math.round(last.receivedBytesPerNodePerHour),
+        floorBytesPerNodePerHour: Math.round(floor.bytesPerNodePerHour),
+        floorRatio: Number((last.bytesPerNodePerHour / floor.bytesPerNodePerHour).toFixed(3)),
+        healRounds: last.healRounds,
+        healBytesPerNode: Math.round(last.healBytesPerNode),
+        memoryPerNodeBytes: Math.round(last.memoryPerNodeBytes),
+        growthExponent: exponent(series(runs, (r) => r.totalBytesPerHour)),
+        sentGrowthExponent: exponent(series(runs, (r) => r.bytesPerNodePerHour * r.nodes)),
+        baselineGrowthExponent: exponent(series(baseline, (r) => r.totalBytesPerHour)),
+        runs: runs.map(round),
+        baseline: baseline.map(round),
+        plot: opts.plot,
+      };
+      writeLine(ctx.stderr, `simulate fleet: done in ${((performance.now() - started) / 1000).toFixed(1)} s, plot ${opts.plot}`);
+      if (opts.json) writeLine(ctx.stdout, JSON.stringify(out));
+      ctx.setExitCode(out.converged ? ExitCode.OK : ExitCode.FAILED);
+    });
+}

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { decodeDigestBody, decodeWantBody, encodeDigestBody, encodeWantBody } from '../../src/ccf/codec/sync-bodies.js';
+import { CborWriter } from '../../src/ccf/codec/cbor.js';
+import { WireError } from '../../src/errors.js';
+import { SUMMARY_BUCKETS, VectorSummarizer, bucketOf, bucketsBehind, restrictToBuckets } from '../../src/sync/vector-summary.js';
+
+const origins = (n: number) => Array.from({ length: n }, (_, i) => `node-${i.toString(36).padStart(4, '0')}`);
+const vector = (n: number, v = 3) => Object.fromEntries(origins(n).map((o) => [o, v]));
+
+t.test('equal vectors give equal summaries whatever the insertion order; a summary has a fixed size', (t) => {
+  const s = new VectorSummarizer();
+  const a = vector(200);
+  const b = Object.fromEntries(Object.entries(a).reverse());
+  t.same(s.summarize(a), new VectorSummarizer().summarize(b));
+  t.same(bucketsBehind(s.summarize(a), s.summarize(b)), [], 'no bucket differs');
+  const small = encodeDigestBody({ summary: s.summarize(vector(10)), digest: '00'.repeat(32), count: 60 }).length;
+  const large = encodeDigestBody({ summary: s.summarize(vector(5000)), digest: '00'.repeat(32), count: 30000 }).length;
+  const legacySmall = encodeDigestBody({ vv: vector(10), digest: '00'.repeat(32), count: 60 }).length;
+  const legacyLarge = encodeDigestBody({ vv: vector(5000), digest: '00'.repeat(32), count: 30000 }).length;
+  t.ok(large - small <= 3 * SUMMARY_BUCKETS, `summary digest ${small} B at 10 origins, ${large} B at 5000 (only the varints of the bucket sums grow, with the log of the versions)`);
+  t.ok(legacyLarge > 100 * legacySmall / 2, `control: the whole-vector digest grows with the fleet (${legacySmall} B → ${legacyLarge} B)`);
+  t.end();
+});
+
+t.test('a peer ahead in one origin shows up in that origin\'s bucket only, and only on the side that lacks it', (t) => {
+  const s = new VectorSummarizer();
+  const mine = vector(300);
+  const o = origins(300)[123]!;
+  const theirs = { ...mine, [o]: 4 };
+  const behind = bucketsBehind(s.summarize(mine), new VectorSummarizer().summarize(theirs));
+  t.same(behind, [bucketOf(o)], 'we lack something in exactly that bucket');
+  t.same(bucketsBehind(new VectorSummarizer().summarize(theirs), s.summarize(mine)), [], 'the peer that is ahead lacks nothing');
+  const drill = restrictToBuckets(mine, behind);
+  t.ok(o in drill && Object.keys(drill).every((x) => bucketOf(x) === bucketOf(o)), `the drill-down carries ${Object.keys(drill).length} of 300 entries, all of that bucket`);
+  // a new origin the peer knows and we do not
+  const extra = { ...mine, 'node-zzzz': 1 };
+  t.same(bucketsBehind(s.summarize(mine), new VectorSummarizer().summarize(extra)), [bucketOf('node-zzzz')]);
+  // mixed: ahead in one origin, behind in another of the same bucket (equal sums): both sides see it
+  const same = origins(300).filter((x) => bucketOf(x) === bucketOf(o) && x !== o)[0]!;
+  const mixed = { ...mine, [o]: 4, [same]: 2 };
+  t.same(bucketsBehind(s.summarize(mine), new VectorSummarizer().summarize(mixed)), [bucketOf(o)]);
+  t.same(bucketsBehind(new VectorSummarizer().summarize(mixed), s.summarize(mine)), [bucketOf(o)]);
+  t.end();
+});
+
+t.test('summary digests and scoped wants round-trip; the whole-vector forms still decode', (t) => {
+  const summary = new VectorSummarizer().summarize(vector(40));
+  const d = decodeDigestBody(encodeDigestBody({ summary, digest: 'ab'.repeat(32), count: 240 }));
+  t.same(d, { summary, digest: 'ab'.repeat(32), count: 240 });
+  t.same(decodeDigestBody(encodeDigestBody({ vv: { a: 1 }, digest: 'ab'.repeat(32), count: 1 })).vv, { a: 1 });
+  t.same(decodeWantBody(encodeWantBody({ vv: { a: 1 }, buckets: [3, 9], nonce: 0xfffffffe })), { vv: { a: 1 }, buckets: [3, 9], nonce: 0xfffffffe });
+  t.same(decodeWantBody(encodeWantBody({ vv: { a: 1 } })), { vv: { a: 1 } });
+  t.throws(() => encodeDigestBody({ digest: 'ab'.repeat(32), count: 1 }), { code: 'WIRE_TYPE' }, 'neither vv nor summary');
+  t.end();
+});
+
+t.test('bad summaries and wants are refused with their reason', (t) => {
+  const raw = (entries: Array<[string, (w: CborWriter) => void]>) => {
+    const w = new CborWriter();
+    w.head(5, entries.length);
+    for (const [k, f] of entries) {
+      w.text(k);
+      f(w);
+    }
+    return w.finish();
+  };
+  const digest = (w: CborWriter) => w.bytes(new Uint8Array(32));
+  const count = (w: CborWriter) => w.int(1);
+  const sums = (n: number) => (w: CborWriter) => {
+    w.head(4, n);
+    for (let i = 0; i < n; i++) w.int(1);
+  };
+  const cases: Array<[string, Uint8Array, string, RegExp]> = [
+    ['hash bytes do not match the bucket count', raw([['sh', (w) => w.bytes(new Uint8Array(10))], ['ss', sums(32)], ['digest', digest], ['count', count]]), 'WIRE_TYPE', /8 per bucket/],
+    ['too many buckets', raw([['sh', (w) => w.bytes(new Uint8Array(8 * 300))], ['ss', sums(300)], ['digest', digest], ['count', count]]), 'WIRE_OVERSIZE', /300 summary buckets/],
+    ['a negative sum', raw([['sh', (w) => w.bytes(new Uint8Array(8))], ['ss', (w) => { w.head(4, 1); w.int(-1); }], ['digest', digest], ['count', count]]), 'WIRE_TYPE', /ss\[0\]/],
+    ['no vector and no summary', raw([['digest', digest], ['count', count]]), 'WIRE_TYPE', /needs vv, or sh/],
+  ];
+  for (const [why, bytes, code, re] of cases) {
+    let err: unknown;
+    try {
+      decodeDigestBody(bytes);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(err instanceof WireError && err.code === code && re.test(err.message), `${why}: ${err instanceof Error ? err.message : 'accepted'}`);
+  }
+  const want = (b: (w: CborWriter) => void, key = 'b') => raw([['vv', (w) => w.head(5, 0)], [key, b]]);
+  t.throws(() => decodeWantBody(want((w) => { w.head(4, 1); w.int(256); })), /bucket number below 256/, 'bucket out of range');
+  t.throws(() => decodeWantBody(want((w) => w.int(3))), /b must be an array/, 'buckets not an array');
+  t.throws(() => decodeWantBody(want((w) => w.int(2 ** 33), 'r')), /uint32/, 'nonce too large');
+  t.end();
+});
