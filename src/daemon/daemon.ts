@@ -225,6 +225,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       state,
       logger: moduleLogger(logger, 'sync'),
       jitterMs: opts.jitterMs ?? config.sync.antiEntropyJitterMs,
+      answerBudgetBytesPerMinute: config.sync.answerBudgetBytesPerMinute,
       ...(opts.random ? { random: opts.random } : {}),
     });
 

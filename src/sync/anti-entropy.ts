@@ -110,11 +110,16 @@ export class AntiEntropy {
     return (this.opts.random ?? Math.random)();
   }
 
-  /** Sample our sync vector (call when it advances); returns the current summary. */
-  touch(): LocalSummary {
+  /**
+   * Sample our sync vector (call when it advances); returns the current summary. `origins`: only
+   * these moved (a merged delta's advanced origins), so a busy fleet does not cost a pass over the
+   * whole vector per message.
+   */
+  touch(origins?: readonly string[]): LocalSummary {
     const local = this.opts.local();
     const now = this.opts.clock.monotonic();
-    for (const [o, v] of Object.entries(local.sync)) {
+    const entries = origins ? origins.map((o) => [o, local.sync[o] ?? 0] as const) : Object.entries(local.sync);
+    for (const [o, v] of entries) {
       let h = this.history.get(o);
       if (!h) this.history.set(o, (h = []));
       const last = h[h.length - 1];
@@ -178,7 +183,7 @@ export class AntiEntropy {
     if (!this.peers.has(peer)) this.peers.set(peer, {});
     this.summaries.set(peer, summary);
     this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
-    const local = this.touch();
+    const local = this.opts.local(); // the history is kept current by touch() where the vector moves
     if (digest === local.digest) return;
     if (bucketsBehind(this.summary(local.sync), summary).length) this.armWant();
   }

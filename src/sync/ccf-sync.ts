@@ -51,6 +51,8 @@ export interface SyncCounters {
   bytesEnqueued: number;
   /** Sync-state saves that failed (STORE_IO); the daemon kept running. */
   stateSaveFailures: number;
+  /** Answer batches not sent because `answerBudgetBytesPerMinute` was spent. */
+  answersThrottled: number;
 }
 
 /**
@@ -100,6 +102,8 @@ export interface CcfSyncOptions {
    * publishes one, and the periodic interval does not grow with the fleet. Default false.
    */
   legacyDigests?: boolean;
+  /** Most anti-entropy answer bytes per minute (config sync.answerBudgetBytesPerMinute). Default 8 MiB. */
+  answerBudgetBytesPerMinute?: number;
 }
 
 /**
@@ -108,7 +112,7 @@ export interface CcfSyncOptions {
  * receive path. Bad input is counted per WireError code and never throws out of the handler.
  */
 export class CcfSync {
-  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0, stateSaveFailures: 0 };
+  readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0, stateSaveFailures: 0, answersThrottled: 0 };
   readonly topics: Topics;
   readonly sync = new SyncVector();
   private readonly o: CcfSyncOptions;
@@ -116,6 +120,8 @@ export class CcfSync {
   /** Origin batch signatures of every contribution held (per-origin authenticity, origin-proofs.ts). */
   readonly originProofs: OriginProofs;
   private lastPublished = 0;
+  /** Anti-entropy answer bytes in the current minute. */
+  private answerSpend = { since: -Infinity, bytes: 0 };
   private deltaTimer: TimerHandle | undefined;
   private digestTimer: TimerHandle | undefined;
   private periodicTimer: TimerHandle | undefined;
@@ -139,7 +145,16 @@ export class CcfSync {
     this.ae = new AntiEntropy({
       self: o.nodeId,
       clock: o.clock,
-      local: () => ({ sync: this.sync.snapshot(), digest: this.o.field.digest() }),
+      // the field digest is computed only when asked for (it hashes every contribution held)
+      local: () => {
+        const field = this.o.field;
+        return {
+          sync: this.sync.snapshot(),
+          get digest() {
+            return field.digest();
+          },
+        };
+      },
       respond: (need) => this.respond(need),
       want: (buckets) => this.publishWant(buckets),
       ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
@@ -166,6 +181,7 @@ export class CcfSync {
       this.lastPublished = Math.min(saved.lastPublished, this.o.field.localVersion());
     }
     this.sync.raise(this.o.nodeId, this.o.field.localVersion());
+    this.ae.touch();
     this.offs.push(this.o.field.onChange((changed) => this.onFieldChange(changed)));
     this.offs.push(this.o.transport.events.on('message', (topic, payload) => this.onMessage(topic, payload)));
     this.offs.push(
@@ -225,8 +241,8 @@ export class CcfSync {
     if (own) {
       this.sync.raise(self, this.o.field.localVersion());
       this.armDelta();
+      this.ae.touch([self]);
     }
-    this.ae.touch();
     try {
       const both = () => {
         this.o.persist?.(changed);
@@ -311,16 +327,29 @@ export class CcfSync {
     const wanted = all.filter((c) => need[c.origin] !== undefined);
     const upto: VersionVector = {};
     for (const o of Object.keys(need)) upto[o] = this.sync.get(o);
-    this.sendDeltas(wanted, need, upto);
+    const now = this.o.clock.monotonic();
+    if (now - this.answerSpend.since >= 60_000) this.answerSpend = { since: now, bytes: 0 };
+    this.sendDeltas(wanted, need, upto, this.answerSpend);
   }
 
-  private sendDeltas(cs: Contribution[], base: VersionVector, upto: VersionVector): void {
+  /** `spend`: an answer's budget; batches past it are not sent (their cover is not claimed either). */
+  private sendDeltas(cs: Contribution[], base: VersionVector, upto: VersionVector, spend?: { bytes: number }): void {
     const q = this.o.quantization ?? 'int8';
     const budget = (this.o.maxMessageBytes ?? 131072) - ENVELOPE_OVERHEAD_BYTES;
     const size = (d: SyncDelta) => encodeSyncDelta(d, q).length + this.originProofs.estimateBytes(d.contributions);
+    const limit = this.o.answerBudgetBytesPerMinute ?? 8 * 1024 * 1024;
     for (const batch of planBatches(cs, base, upto, budget, size)) {
       batch.proofs = this.originProofs.proofsFor(batch.contributions);
-      this.enqueue('delta', this.topics.delta(this.o.nodeId), encodeSyncDelta(batch, q), false);
+      const body = encodeSyncDelta(batch, q);
+      if (spend) {
+        if (spend.bytes + body.length > limit) {
+          this.counters.answersThrottled++;
+          this.o.logger?.warn({ limit, spent: spend.bytes }, 'anti-entropy answer budget spent for this minute; the rest waits for a later want');
+          return;
+        }
+        spend.bytes += body.length;
+      }
+      this.enqueue('delta', this.topics.delta(this.o.nodeId), body, false);
       this.counters.deltasSent++;
       this.ae.onCoverage(batch.cover);
     }
@@ -389,7 +418,7 @@ export class CcfSync {
         this.counters.applied += changed.length;
         const advanced = this.sync.cover(cover);
         this.ae.onCoverage(cover);
-        if (advanced.length) this.ae.touch();
+        if (advanced.length) this.ae.touch(advanced);
         if (advanced.length && !changed.length) {
           this.saveState();
           if (this.o.legacyDigests) this.armDigest();

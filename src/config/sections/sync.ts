@@ -14,6 +14,12 @@ export const syncSection = z
      * [0, J × min(8, ceil(peers / 10))) and sends only what nobody sent meanwhile. Default 400.
      */
     antiEntropyJitterMs: z.number().int().min(10).max(60_000).default(400),
+    /**
+     * Most bytes of anti-entropy answers (deltas sent for lagging peers, not our own) per minute.
+     * Wants cost the receiver bounded work: past the budget, the rest of an answer waits for a later
+     * want (counted `answersThrottled`). Default 8 MiB.
+     */
+    answerBudgetBytesPerMinute: z.number().int().min(65536).default(8 * 1024 * 1024),
     /** Largest MQTT payload; bigger deltas are split by contribution. Default 131072 (128 KB). */
     maxMessageBytes: z.number().int().min(4096).max(16 * 1024 * 1024).default(131072),
     outbox: z
@@ -33,6 +39,7 @@ export const syncSection = z
     debounceMs: 250,
     digestIntervalMs: 10_000,
     antiEntropyJitterMs: 400,
+    answerBudgetBytesPerMinute: 8 * 1024 * 1024,
     quantization: 'int8',
     maxMessageBytes: 131072,
     outbox: { maxMessages: 10_000, maxBytes: 64 * 1024 * 1024, ttlSeconds: 604800 },

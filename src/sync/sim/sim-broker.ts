@@ -153,7 +153,7 @@ export class SimBroker {
   private schedule(to: string[], topic: string, payload: Uint8Array, extraMs = 0): void {
     if (!to.length) return;
     const [lo, hi] = this.o.latencyMs ?? [20, 80];
-    const delay = extraMs + lo + this.o.random() * (hi - lo);
+    const delay = Math.round(extraMs + lo + this.o.random() * (hi - lo));
     const loss = this.o.loss ?? 0;
     const keep = loss > 0 ? to.filter(() => (this.o.random() < loss ? (this.lost++, false) : true)) : to;
     if (!keep.length) return;

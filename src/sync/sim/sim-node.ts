@@ -34,7 +34,7 @@ export class SimNode {
   private readonly fleet: string;
   private readonly publicKey: Uint8Array;
 
-  constructor(o: { index: number; seed: number; fleet: string; clock: Clock; broker: SimBroker; ccf: H3lixConfig['ccf']; sync: Pick<H3lixConfig['sync'], 'debounceMs' | 'digestIntervalMs' | 'antiEntropyJitterMs' | 'maxMessageBytes'>; random: () => number; legacy?: boolean }) {
+  constructor(o: { index: number; seed: number; fleet: string; clock: Clock; broker: SimBroker; ccf: H3lixConfig['ccf']; sync: Pick<H3lixConfig['sync'], 'debounceMs' | 'digestIntervalMs' | 'antiEntropyJitterMs' | 'maxMessageBytes'> & { answerBudgetBytesPerMinute?: number }; random: () => number; legacy?: boolean }) {
     const seed = new Uint8Array(32);
     new DataView(seed.buffer).setUint32(0, o.seed >>> 0);
     new DataView(seed.buffer).setUint32(4, o.index);
@@ -71,6 +71,7 @@ export class SimNode {
       digestIntervalMs: o.sync.digestIntervalMs,
       jitterMs: o.sync.antiEntropyJitterMs,
       maxMessageBytes: o.sync.maxMessageBytes,
+      ...(o.sync.answerBudgetBytesPerMinute !== undefined ? { answerBudgetBytesPerMinute: o.sync.answerBudgetBytesPerMinute } : {}),
       random: o.random,
       legacyDigests: o.legacy === true,
     });
