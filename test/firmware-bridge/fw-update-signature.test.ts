@@ -1,15 +1,18 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../../src/util/clock.js';
+import { serialLink } from '../../firmware-bridge/src/link/link.js';
+import { cobsDecode } from '../../firmware-bridge/src/mcu/cobs.js';
 import { McuFirmwareClient } from '../../firmware-bridge/src/mcu/fw-client.js';
-import { NackReason } from '../../firmware-bridge/src/mcu/protocol.js';
+import { encodeFrame, MsgType, NackReason } from '../../firmware-bridge/src/mcu/protocol.js';
 import { parseImage, type FirmwareImage } from '../../firmware-bridge/src/firmware/image.js';
 import { provisionNvFlash } from '../../firmware-bridge/src/firmware/nv-flash.js';
 import { updateFirmware } from '../../firmware-bridge/src/firmware/update.js';
 import { firmwareSkipReason } from './firmware-helpers.js';
-import { BOARD, bootQemu, buildVariant, connector, fleetKey, otherKey, probe, signedImage } from './fw-update-helpers.js';
+import { until } from './helpers.js';
+import { BOARD, bootQemu, buildVariant, connector, otherKey, probe, signedImage } from './fw-update-helpers.js';
 
 // The MCU's own signature check (README "Firmware updates", NACK 11): images sent straight over the serial
 // protocol with the low-level client, bypassing the host-side verifyImage, to the real firmware under QEMU.
@@ -24,14 +27,55 @@ function flippedSignature(img: FirmwareImage): FirmwareImage {
   return parseImage(b);
 }
 
-interface Sent { finish: number | undefined; finishMs: number }
-/** FW_BEGIN, every FW_CHUNK, FW_FINISH over the low-level client; the NACK reason of FW_FINISH, if any. */
-async function sendRaw(pty: string, img: FirmwareImage): Promise<Sent> {
+const show = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+// README "Firmware updates" vector, computed by an independent Python script (binascii.crc_hqx, init 0xFFFF)
+const NACK_SIGNATURE_34 = { packet: '01 03 22 00 42 0b a5 81', wire: '04 01 03 22 05 42 0b a5 81 00' };
+
+t.test('the NACK 11 vector of the README', async (t) => {
+  t.equal(show(encodeFrame(MsgType.NACK, 34, Buffer.from([MsgType.FW_FINISH, NackReason.FW_SIGNATURE]))), NACK_SIGNATURE_34.wire);
+});
+
+/** FW_BEGIN and every FW_CHUNK of the image over the low-level client (no host-side checks at all). */
+async function transfer(pty: string, img: FirmwareImage): Promise<void> {
   const c = await connector(pty, 3000, 0)();
   try {
     const fwc = new McuFirmwareClient(c.client);
     let st = await fwc.begin({ size: img.bytes.length, sha256: img.sha256, version: img.version, allowDowngrade: false, board: BOARD });
     while (st.next < img.bytes.length) st = await fwc.chunk(st.next, img.bytes.subarray(st.next, Math.min(st.next + 60, img.bytes.length)));
+  } finally {
+    await c.close();
+  }
+}
+
+/** FW_FINISH seq 34 written as raw bytes; the MCU's answer frame byte for byte (READINGs skipped). */
+async function finishWire(pty: string): Promise<string> {
+  const link = await serialLink({ path: pty, baudRate: 115200 }).open();
+  try {
+    let buf = Buffer.alloc(0);
+    let answer: Buffer | undefined;
+    link.stream.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (let i = buf.indexOf(0); i >= 0 && !answer; i = buf.indexOf(0)) {
+        const f = buf.subarray(0, i + 1);
+        buf = buf.subarray(i + 1);
+        if (f.length > 1 && cobsDecode(f.subarray(0, -1))[1] !== MsgType.READING) answer = Buffer.from(f);
+      }
+    });
+    link.stream.write(encodeFrame(MsgType.FW_FINISH, 34));
+    await until(() => answer !== undefined, 5000, 'an answer to FW_FINISH');
+    return show(answer!);
+  } finally {
+    await link.close();
+  }
+}
+
+interface Sent { finish: number | undefined; finishMs: number }
+/** FW_BEGIN, every FW_CHUNK, FW_FINISH over the low-level client; the NACK reason of FW_FINISH, if any. */
+async function sendRaw(pty: string, img: FirmwareImage): Promise<Sent> {
+  await transfer(pty, img);
+  const c = await connector(pty, 3000, 0)();
+  try {
+    const fwc = new McuFirmwareClient(c.client);
     const t0 = performance.now();
     const nack = await fwc.finish().then(
       () => undefined,
@@ -53,7 +97,7 @@ async function reset(pty: string): Promise<void> {
 }
 
 /** An MCU running `runDir`'s 1.1.0 from slot 0 on a fresh update flash. */
-async function mcu(t: Tap.Test, runDir: string): Promise<{ pty: string; nv: string }> {
+async function mcu(t: Test, runDir: string): Promise<{ pty: string; nv: string }> {
   const dir = t.testdir();
   const nv = join(dir, 'nv.bin');
   provisionNvFlash(nv, signedImage(runDir, [1, 1, 0]).bytes);
@@ -79,7 +123,9 @@ t.test('forged images sent directly over the serial protocol: the MCU refuses th
     t.same(await probe(pty), { version: '1.1.0', state: 'idle', slot: 0 }, `${what}: after FW_RESET the boot stage runs 1.1.0 again`);
     t.equal(sha(nv), before, `${what}: the boot found nothing to try (no boot record written)`);
   }
-  // the genuine image, same route: accepted, boots on trial, confirmed
+  await transfer(pty, forged['one signature byte flipped']);
+  t.equal(await finishWire(pty), NACK_SIGNATURE_34.wire, 'the NACK frame byte for byte as in the README');
+  // the genuine image, same route: accepted, boots on trial
   const r = await sendRaw(pty, good);
   t.equal(r.finish, undefined, `correctly signed: FW_FINISH → FW_STATE complete (${r.finishMs.toFixed(0)} ms, SHA-256 of the slot + Ed25519 verify)`);
   await reset(pty);
