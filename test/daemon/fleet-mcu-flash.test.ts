@@ -35,7 +35,8 @@ t.test('fleet command mcu-flash updates a board\'s companion MCU (daemon in flee
   const prov = await startProvisioner(fd, sb.broker.url, logger);
   t.teardown(() => prov.stop());
 
-  const oldDir = buildVariant('upd-v1.1.0');
+  // the running MCU firmware carries this fleet's key: it checks the image's signature itself (NACK 11)
+  const oldDir = buildVariant('upd-v1.1.0-fleetcmd', { key: fd.fleetPublicKey });
   const newDir = buildVariant('upd-v1.2.0', { fw: '-DFW_MINOR=2' });
   const nv = join(dir, 'nv.bin');
   provisionNvFlash(nv, signedImage(oldDir, [1, 1, 0]).bytes);

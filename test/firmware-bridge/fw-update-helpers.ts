@@ -17,11 +17,14 @@ export const otherKey: Ed25519KeyPair = keyPairFromSeed(new Uint8Array(32).fill(
 
 /**
  * Build the boot stage and the slot application into build/<name> with extra defines (other versions,
- * test-only negative-control switches). Returns the folder.
+ * test-only negative-control switches) and the fleet key compiled in (FLEET_PUBKEY; `key: null` builds a
+ * firmware without one). Returns the folder.
  */
-export function buildVariant(name: string, defs: { fw?: string; test?: string } = {}): string {
+export function buildVariant(name: string, defs: { fw?: string; test?: string; key?: Uint8Array | null } = {}): string {
   const b = `build/${name}`;
-  execFileSync('make', ['-s', '-C', firmwareDir(), `B=${b}`, `FWDEFS=${defs.fw ?? ''}`, `TESTDEFS=${defs.test ?? ''}`, 'slots'], { stdio: 'ignore' });
+  const key = defs.key === undefined ? fleetKey.publicKey : defs.key;
+  const pub = key ? Buffer.from(key).toString('hex') : '';
+  execFileSync('make', ['-s', '-C', firmwareDir(), `B=${b}`, `FWDEFS=${defs.fw ?? ''}`, `TESTDEFS=${defs.test ?? ''}`, `FLEET_PUBKEY=${pub}`, 'slots'], { stdio: 'ignore' });
   return join(firmwareDir(), b);
 }
 

@@ -65,6 +65,6 @@ int img_verify(uint8_t slot, img_info_t *out);
  * slot to run (its header in *img) or SLOT_NONE when no slot holds a valid image; *trial = 1 when it is a
  * test boot of an unconfirmed image. Updates the boot record before the image runs. */
 uint8_t boot_select(img_info_t *img, int *trial);
-enum { IMG_OK = 0, IMG_E_IO = 1, IMG_E_FORMAT = 2, IMG_E_BOARD = 3, IMG_E_DIGEST = 4 };
+enum { IMG_OK = 0, IMG_E_IO = 1, IMG_E_FORMAT = 2, IMG_E_BOARD = 3, IMG_E_DIGEST = 4, IMG_E_SIGNATURE = 5 };
 
 #endif

@@ -24,6 +24,7 @@ enum msg_type {
 };
 
 enum nack_reason { NACK_UNKNOWN_TYPE = 1, NACK_BAD_LENGTH = 2, NACK_OUT_OF_RANGE = 3, NACK_BUSY = 4, NACK_BAD_VERSION = 5,
-                   NACK_FW_BOARD = 6, NACK_FW_DOWNGRADE = 7, NACK_FW_DIGEST = 8, NACK_FW_STORAGE = 9, NACK_FW_STATE = 10 };
+                   NACK_FW_BOARD = 6, NACK_FW_DOWNGRADE = 7, NACK_FW_DIGEST = 8, NACK_FW_STORAGE = 9, NACK_FW_STATE = 10,
+                   NACK_FW_SIGNATURE = 11 /* image not signed by the fleet key compiled into the firmware */ };
 
 #endif

@@ -1,6 +1,10 @@
 /* Receiving an image into the inactive slot (firmware-bridge/README.md "Firmware updates"). */
 #include <string.h>
 #include "codec.h"
+#include "ed25519.h"
+#ifndef H3LIX_NO_FLEET_KEY
+#include "fleet_key.h" /* H3LIX_FLEET_PUBKEY from the Makefile's FLEET_PUBKEY, or nothing */
+#endif
 #include "fwupdate.h"
 #include "hal.h"
 #include "proto.h"
@@ -94,16 +98,38 @@ int fwu_chunk(fwu_t *f, const uint8_t *pl, size_t n, uint8_t *out) {
   return 0;
 }
 
+/* The image's Ed25519 signature (the 64 bytes after the payload) over its 128-byte header, against the
+ * fleet key compiled into this firmware. The header holds the payload's SHA-256, which img_verify has
+ * just checked, so a valid signature covers every byte of the image. IMG_OK, IMG_E_SIGNATURE or IMG_E_IO. */
+static int img_signature(uint8_t slot, const img_info_t *img) {
+#ifdef H3LIX_TEST_NO_SIGCHECK
+  (void)slot;
+  (void)img;
+  return IMG_OK; /* negative control only: the QEMU test must then see a forged image accepted */
+#elif defined(H3LIX_FLEET_PUBKEY)
+  static const uint8_t fleet_key[32] = H3LIX_FLEET_PUBKEY;
+  uint8_t h[IMG_HEADER], sig[IMG_SIG];
+  uint32_t base = nv_slot_addr(slot);
+  if (hal_nv_read(base, h, sizeof h) || hal_nv_read(base + IMG_HEADER + img->size, sig, sizeof sig)) return IMG_E_IO;
+  return ed25519_verify(fleet_key, h, sizeof h, sig) ? IMG_OK : IMG_E_SIGNATURE;
+#else
+  (void)slot;
+  (void)img;
+  return IMG_E_SIGNATURE; /* built without a fleet key: nothing can be shown to come from the fleet */
+#endif
+}
+
 int fwu_finish(fwu_t *f, uint8_t *out) {
   up_rec_t *u = &f->up;
   if (f->trial || u->state == UP_NONE || u->next != u->size) return NACK_FW_STATE;
   img_info_t img;
   int v = img_verify(u->slot, &img);
   if (v == IMG_OK && (img.size + IMG_HEADER + IMG_SIG != u->size || memcmp(img.sha, u->sha, 32) || memcmp(img.version, u->version, 3))) v = IMG_E_DIGEST;
+  if (v == IMG_OK && u->state != UP_COMPLETE) v = img_signature(u->slot, &img); /* once: a retried FINISH does not pay again */
   if (v != IMG_OK) {
-    u->state = UP_NONE; /* start again from FW_BEGIN */
+    u->state = UP_NONE; /* start again from FW_BEGIN: the slot is never made bootable */
     (void)up_rec_store(u);
-    return v == IMG_E_IO ? NACK_FW_STORAGE : v == IMG_E_BOARD ? NACK_FW_BOARD : NACK_FW_DIGEST;
+    return v == IMG_E_IO ? NACK_FW_STORAGE : v == IMG_E_BOARD ? NACK_FW_BOARD : v == IMG_E_SIGNATURE ? NACK_FW_SIGNATURE : NACK_FW_DIGEST;
   }
   if (u->state != UP_COMPLETE) {
     u->state = UP_COMPLETE;

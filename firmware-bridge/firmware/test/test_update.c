@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include "codec.h"
+#include "ed25519.h"
+#include "fleet_key.h"
 #include "fwupdate.h"
 #include "hal.h"
 #include "proto.h"
@@ -45,6 +47,24 @@ int hal_nv_erase(uint32_t addr, size_t n) { return program(addr, NULL, 0xFF, n);
 uint32_t hal_millis(void) { return 0; }
 const char *hal_board_name(void) { return "test-board"; }
 
+/* Stand-in for the Ed25519 verifier (tested on its own in test_ed25519.c and against Node): here a
+ * "signature" is SHA-256(key || message) followed by 32 zero bytes, so the update logic's use of it, the
+ * right key, the header as the message, the signature after the payload, can be checked without a signer. */
+static void stand_in_sign(const uint8_t pk[32], const uint8_t *msg, size_t n, uint8_t sig[64]) {
+  sha256_t s;
+  sha256_init(&s);
+  sha256_update(&s, pk, 32);
+  sha256_update(&s, msg, n);
+  sha256_final(&s, sig);
+  memset(sig + 32, 0, 32);
+}
+int ed25519_verify(const uint8_t pk[32], const uint8_t *msg, size_t n, const uint8_t sig[64]) {
+  uint8_t want[64];
+  stand_in_sign(pk, msg, n, want);
+  return memcmp(want, sig, 64) == 0;
+}
+static const uint8_t fleet_key[32] = H3LIX_FLEET_PUBKEY;
+
 #define PAYLOAD 700u
 static uint8_t img_v[3][IMG_HEADER + PAYLOAD + IMG_SIG]; /* versions 1.1.0, 1.2.0, 1.3.0 */
 
@@ -63,6 +83,7 @@ static void make_image(uint8_t *img, uint8_t minor) {
   sha256_init(&s);
   sha256_update(&s, img + IMG_HEADER, PAYLOAD);
   sha256_final(&s, img + IMG_OFF_SHA);
+  stand_in_sign(fleet_key, img, IMG_HEADER, img + IMG_HEADER + PAYLOAD);
 }
 
 /* Power on: the boot stage; returns the running minor version (0 = nothing bootable) and the trial flag. */
@@ -167,7 +188,53 @@ static void test_torn_writes(void **s) {
 #endif
 }
 
+/* FW_FINISH of an image whose signature does not verify (one bit of it flipped, or signed by another key):
+ * NACK_FW_SIGNATURE, the upload record back to none, the boot record not naming the slot, so the next
+ * boot runs the old image confirmed. The correctly signed image then goes through. */
+static void test_signature_refused(void **st) {
+  (void)st;
+  for (uint8_t m = 1; m <= 3; m++) make_image(img_v[m - 1], m);
+  static uint8_t good[IMG_HEADER + PAYLOAD + IMG_SIG];
+  memcpy(good, img_v[1], sizeof good);
+  uint8_t other[32];
+  memcpy(other, fleet_key, 32);
+  other[0] ^= 1;
+  for (int variant = 0; variant < 2; variant++) {
+    factory();
+    budget = -1;
+    if (variant == 0) img_v[1][IMG_HEADER + PAYLOAD + 5] ^= 0x10; /* a flipped signature bit */
+    else stand_in_sign(other, img_v[1], IMG_HEADER, img_v[1] + IMG_HEADER + PAYLOAD); /* another key */
+    fwu_t f;
+    int trial;
+    uint8_t stb[FWU_STATE_LEN], pl[64];
+    uint32_t size = IMG_HEADER + PAYLOAD + IMG_SIG;
+    assert_int_equal(boot(&trial, &f), 1);
+    wr32(pl, size);
+    memcpy(pl + 4, img_v[1] + IMG_OFF_SHA, 32);
+    memcpy(pl + 36, img_v[1] + IMG_OFF_VERSION, 3);
+    pl[39] = 0;
+    memcpy(pl + 40, "test-board", 10);
+    assert_int_equal(fwu_begin(&f, pl, 50, stb), 0);
+    for (uint32_t next = 0; next < size; next += FWU_CHUNK_MAX) {
+      uint32_t n = size - next < FWU_CHUNK_MAX ? size - next : FWU_CHUNK_MAX;
+      wr32(pl, next);
+      memcpy(pl + 4, img_v[1] + next, n);
+      assert_int_equal(fwu_chunk(&f, pl, 4 + n, stb), 0);
+    }
+    assert_int_equal(fwu_finish(&f, stb), NACK_FW_SIGNATURE);
+    assert_int_equal(fwu_finish(&f, stb), NACK_FW_STATE); /* nothing left to finish: start again */
+    boot_rec_t r;
+    boot_rec_load(&r);
+    assert_int_equal(r.pending, SLOT_NONE);
+    assert_int_equal(boot(&trial, &f), 1);
+    assert_int_equal(trial, 0);
+    memcpy(img_v[1], good, sizeof good);
+    assert_int_equal(update(2), 0); /* the genuine image still installs */
+    assert_int_equal(boot(&trial, &f), 2);
+  }
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_torn_writes)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_torn_writes), cmocka_unit_test(test_signature_refused)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

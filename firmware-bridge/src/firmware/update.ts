@@ -74,6 +74,7 @@ function refused(err: unknown, what: string): H3lixError | undefined {
   if (nack === NackReason.FW_BOARD) return new H3lixError('FIRMWARE_BOARD', `the MCU refused the image at ${what}: built for another board`, { cause: err });
   if (nack === NackReason.FW_DOWNGRADE) return new H3lixError('FIRMWARE_DOWNGRADE', `the MCU refused the image at ${what}: older than the running firmware (--allow-downgrade)`, { cause: err });
   if (nack === NackReason.FW_DIGEST) return new H3lixError('FIRMWARE_UPDATE', `the MCU's SHA-256 of the received image does not match: nothing was marked bootable`, { cause: err });
+  if (nack === NackReason.FW_SIGNATURE) return new H3lixError('FIRMWARE_SIGNATURE', `the MCU refused the image at ${what}: its signature does not verify against the fleet key built into the MCU firmware (or that firmware has none): nothing was marked bootable`, { cause: err });
   if (nack === NackReason.FW_STORAGE) return new H3lixError('FIRMWARE_UPDATE', `the MCU has no update flash or failed to write it (${what})`, { cause: err });
   return new H3lixError('FIRMWARE_UPDATE', `the MCU refused ${what}: ${err.message}`, { cause: err });
 }

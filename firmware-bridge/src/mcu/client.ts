@@ -74,15 +74,18 @@ export class McuClient {
     this.waitress.rejectAll(new H3lixError('SERIAL_UNAVAILABLE', 'MCU client stopped', { retryable: true }));
   }
 
-  /** Send `type` with `payload`, resolve with the response packet (one of `expect` or NACK → error). */
-  request(type: number, payload: Buffer, expect: number[]): Promise<McuPacket> {
+  /**
+   * Send `type` with `payload`, resolve with the response packet (one of `expect` or NACK → error).
+   * `timeoutMs` overrides the client's per-attempt timeout for a request the device takes long to answer.
+   */
+  request(type: number, payload: Buffer, expect: number[], timeoutMs?: number): Promise<McuPacket> {
     return this.queue.execute(async () => {
       this.seq = this.seq >= 0xffff ? 1 : this.seq + 1; // seq 0 is reserved for unsolicited frames
       const seq = this.seq;
       const frame = encodeFrame(type, seq, payload);
       const attempts = 1 + (this.opts.retries ?? 2);
       for (let attempt = 1; ; attempt++) {
-        const wait = this.waitress.waitFor({ seq, types: [...expect, MsgType.NACK] }, this.opts.timeoutMs ?? 300);
+        const wait = this.waitress.waitFor({ seq, types: [...expect, MsgType.NACK] }, timeoutMs ?? this.opts.timeoutMs ?? 300);
         this.stats.sent++;
         if (attempt > 1) this.stats.retries++;
         this.opts.stream.write(frame);

@@ -2,6 +2,9 @@ import type { McuClient } from './client.js';
 import { decodeFwState, encodeFwBegin, encodeFwChunk, type FwBegin, type McuFwState } from './fw-messages.js';
 import { MsgType } from './protocol.js';
 
+/** Per-attempt timeout of FW_FINISH: the MCU reads back the slot, hashes it and verifies a signature. */
+export const FW_FINISH_TIMEOUT_MS = 5000;
+
 /**
  * The firmware-update messages on a started {@link McuClient} (README "Firmware updates"). Every request
  * is idempotent, so the client's retries with the same seq are safe: a repeated chunk writes nothing.
@@ -22,9 +25,13 @@ export class McuFirmwareClient {
     return this.fwState(MsgType.FW_CHUNK, encodeFwChunk(offset, data));
   }
 
-  /** The MCU hashes the received image; on a match the slot boots on trial at the next reset. */
+  /**
+   * The MCU hashes the received image and verifies its Ed25519 signature; on success the slot boots on
+   * trial at the next reset. Waits at least {@link FW_FINISH_TIMEOUT_MS} per attempt: the verify alone is
+   * 16.4 M instructions on a Cortex-M3 (docs/firmware-bridge.md), about a second at 25 MHz.
+   */
   async finish(): Promise<McuFwState> {
-    return this.fwState(MsgType.FW_FINISH, Buffer.alloc(0));
+    return this.fwState(MsgType.FW_FINISH, Buffer.alloc(0), FW_FINISH_TIMEOUT_MS);
   }
 
   /** Reset into the boot stage (ACKed before the reset). */
@@ -37,7 +44,7 @@ export class McuFirmwareClient {
     await this.client.request(MsgType.FW_CONFIRM, Buffer.alloc(0), [MsgType.ACK]);
   }
 
-  private async fwState(type: number, payload: Buffer): Promise<McuFwState> {
-    return decodeFwState((await this.client.request(type, payload, [MsgType.FW_STATE])).payload);
+  private async fwState(type: number, payload: Buffer, timeoutMs?: number): Promise<McuFwState> {
+    return decodeFwState((await this.client.request(type, payload, [MsgType.FW_STATE], timeoutMs)).payload);
   }
 }

@@ -56,6 +56,8 @@ export const NackReason = {
   FW_DIGEST: 8,
   FW_STORAGE: 9,
   FW_STATE: 10,
+  /** FW_FINISH: the image is not signed by the fleet key compiled into the MCU firmware (or it has none). */
+  FW_SIGNATURE: 11,
 } as const;
 
 export function msgTypeName(type: number): string {
