@@ -16,6 +16,7 @@ interface FleetOpts {
   updateEvery: number;
   seed: number;
   baseline: boolean;
+  baselineMax: number;
   plot: string;
   json?: boolean;
 }
@@ -61,6 +62,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
     .option('--update-every <s>', 'each node updates one of its keys this often in steady state, seconds', parsePositiveNumber('--update-every', 1, 86_400), 60)
     .option('--seed <n>', 'random seed (keys, latency, loss, partition)', parsePositiveInt('--seed', 0, 2 ** 31), 1)
     .option('--no-baseline', 'skip the baseline runs of the pre-issue-10 protocol (whole-vector digests)')
+    .option('--baseline-max <n>', 'run the baseline only up to this fleet size (it costs O(N^3) work to simulate)', parsePositiveInt('--baseline-max', 2, 10_000), 100)
     .option('--plot <path>', 'write an SVG plot of bytes per node against fleet size here', './fleet-sim.svg')
     .option('--json', 'print the result as one JSON object (last stdout line)')
     .action((opts: FleetOpts) => {
@@ -76,7 +78,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
       for (const n of opts.nodes) {
         writeLine(ctx.stderr, `simulate fleet: ${n} nodes (summary digests)`);
         runs.push(simulateFleet({ ...common, nodes: n }));
-        if (opts.baseline) {
+        if (opts.baseline && n <= opts.baselineMax) {
           writeLine(ctx.stderr, `simulate fleet: ${n} nodes (baseline: whole-vector digests)`);
           baseline.push(simulateFleet({ ...common, nodes: n, legacy: true }));
         }
