@@ -1,0 +1,127 @@
+import t, { type Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { capturedLogger, makeFleet } from './fixtures.js';
+import { clientCert, tryConnect } from './tls-helpers.js';
+import { EmbeddedBroker, type EmbeddedBrokerTls } from '../../src/sync/embedded-broker.js';
+import { ensureFleetTls, issueServerCertificate } from '../../src/fleet/tls-files.js';
+import { checkTlsCertificate } from '../../src/fleet/tls-ca.js';
+import type { Defence } from '../../src/sync/defences.js';
+import type { FleetDir } from '../../src/fleet/fleet-dir.js';
+import { Transport } from '../../src/sync/transport.js';
+import { until } from '../helpers/until.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { Logger } from '../../src/util/logger.js';
+
+const DAY = 86_400_000;
+
+async function serverTls(fd: FleetDir): Promise<EmbeddedBrokerTls> {
+  const ca = await ensureFleetTls(fd, Date.now());
+  const s = await issueServerCertificate(fd, ['gw.test'], Date.now());
+  return { cert: readFileSync(s.certFile, 'utf8'), key: readFileSync(s.keyFile, 'utf8'), ca, requireClientCert: true };
+}
+
+async function tlsBroker(t: Test, tls: EmbeddedBrokerTls, off: Defence[] = [], logger?: Logger): Promise<EmbeddedBroker> {
+  const b = new EmbeddedBroker({ host: '127.0.0.1', port: 0, tls, defencesOff: new Set(off), ...(logger ? { logger } : {}) });
+  await b.start();
+  t.teardown(() => b.stop());
+  return b;
+}
+
+t.test('the fleet CA is the fleet key; leaves name their principal', async (t) => {
+  const dir = t.testdir();
+  const fd = makeFleet(dir);
+  const ca = await ensureFleetTls(fd, Date.now());
+  const x = new X509Certificate(ca);
+  t.equal(x.ca, true, 'a CA certificate');
+  const raw = x.publicKey.export({ format: 'jwk' }) as { x: string };
+  t.equal(Buffer.from(raw.x, 'base64url').toString('base64'), fd.info.fleetPublicKey, 'its key is the fleet public key');
+  t.ok(x.verify(x.publicKey), 'self-signed by the fleet key');
+  t.equal(readFileSync(fd.path('image', 'b1', 'fleet-ca.pem'), 'utf8'), ca, 'the board image carries the CA');
+  const claim = checkTlsCertificate(readFileSync(fd.path('image', 'b1', 'claim-cert.pem'), 'utf8'), ca, Date.now());
+  t.equal(claim.cn, 'claim-b1', 'the image carries a claim certificate for its batch');
+  t.equal(await ensureFleetTls(fd, Date.now()), ca, 'idempotent: the CA is not re-created');
+  const other = makeFleet(join(dir, 'o'), { fleet: 'f2' });
+  const foreign = await clientCert(other, 'n1');
+  t.throws(() => checkTlsCertificate(foreign.cert, ca, Date.now()), { code: 'AUTH_FAILED' }, 'another fleet’s certificate does not check');
+});
+
+t.test('mqtts on the embedded broker: a fleet certificate connects, and a Transport works over it', async (t) => {
+  const fd = makeFleet(t.testdir());
+  const b = await tlsBroker(t, await serverTls(fd));
+  t.match(b.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/);
+  const me = await clientCert(fd, 'nA');
+  t.equal(await tryConnect(b.url, { clientId: 'nA', username: 'nA', ...me }), 'connected', 'username = CN');
+  t.equal(await tryConnect(b.url, { clientId: 'nA', ...me }), 'connected', 'no username: the CN is taken');
+  const plain = await tryConnect(b.url.replace('mqtts:', 'mqtt:'), { clientId: 'nA', username: 'nA' });
+  t.not(plain, 'connected', 'plain MQTT on the TLS port does not connect');
+  const tr = new Transport({ url: b.url, clientId: 'nA', username: 'nA', tls: () => ({ ...me, serverName: 'gw.test' }), stateTopic: 'h3lix/v1/f1/state/nA', birth: () => ({ v: 1, online: true, node: 'nA', fleet: 'f1', ts: Date.now(), publicKey: '' }), death: { v: 1, online: false, node: 'nA', fleet: 'f1', ts: 0, publicKey: '' }, subscriptions: ['h3lix/v1/f1/x'] });
+  const got: string[] = [];
+  tr.events.on('message', (topic, payload) => got.push(`${topic}=${payload.toString()}`));
+  await tr.start();
+  t.teardown(() => tr.stop());
+  await until(() => tr.connected, 5000, 'transport connected over TLS');
+  await tr.publish('h3lix/v1/f1/x', Buffer.from('hello'), { qos: 1, retain: false });
+  await until(() => got.includes('h3lix/v1/f1/x=hello'), 5000, 'round trip over TLS');
+  t.pass('transport published and received over mutual TLS');
+});
+
+/** Each hostile case: refused with the defence on; accepted with its test switch off (negative control). */
+const cases: { name: string; defence: Defence; reason: string; why: RegExp; client: (fd: FleetDir, other: FleetDir) => Promise<Record<string, unknown>> }[] = [
+  { name: 'no client certificate', defence: 'tls-client-cert', reason: 'tls-handshake', why: /peer did not return a certificate/, client: async (fd) => ({ clientId: 'nA', username: 'nA', ca: (await clientCert(fd, 'x')).ca }) },
+  {
+    name: 'a certificate from another fleet’s CA',
+    defence: 'tls-client-cert',
+    reason: 'tls-handshake',
+    why: /client certificate refused: UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+    client: async (fd, other) => ({ clientId: 'nA', username: 'nA', ...(await clientCert(other, 'nA')), ca: (await clientCert(fd, 'x')).ca }),
+  },
+  { name: 'an expired certificate', defence: 'tls-client-cert', reason: 'tls-handshake', why: /client certificate refused: CERT_HAS_EXPIRED/, client: async (fd) => ({ clientId: 'nA', username: 'nA', ...(await clientCert(fd, 'nA', { notBefore: Date.now() - 3 * DAY, notAfter: Date.now() - DAY })) }) },
+  { name: 'a certificate naming another node than the username', defence: 'tls-identity', reason: 'tls-identity', why: /certificate names nAttacker, username is nVictim/, client: async (fd) => ({ clientId: 'nVictim', username: 'nVictim', ...(await clientCert(fd, 'nAttacker')) }) },
+];
+
+for (const c of cases) {
+  t.test(`hostile TLS: ${c.name} is refused; accepted with ${c.defence} off`, async (t) => {
+    const dir = t.testdir();
+    const fd = makeFleet(dir);
+    const other = makeFleet(join(dir, 'o'), { fleet: 'f2' });
+    const tls = await serverTls(fd);
+    const opts = await c.client(fd, other);
+    const { logger, text } = capturedLogger();
+    const on = await tlsBroker(t, tls, [], logger);
+    const refused = await tryConnect(on.url, opts);
+    t.not(refused, 'connected', `refused (${refused})`);
+    await until(() => (on.refusals.get(c.reason) ?? 0) > 0, 3000, `counted as ${c.reason}`);
+    t.equal(on.connectedClients, 0, 'nobody connected');
+    t.match(text(), c.why, 'refused for this reason, not another')
+    const offBroker = await tlsBroker(t, tls, [c.defence]);
+    t.equal(await tryConnect(offBroker.url, opts), 'connected', `negative control: with ${c.defence} off the same client connects`);
+  });
+}
+
+t.test('plain mqtt beyond loopback: refused without allowInsecure, a warning with it', async (t) => {
+  const refused = new EmbeddedBroker({ host: '0.0.0.0', port: 0 });
+  await t.rejects(refused.start(), { code: 'CONFIG_INVALID', key: 'broker.embedded.tls' }, 'typed error naming the key');
+  t.equal(refused.aedes, undefined, 'nothing listens');
+  const { logger, text } = capturedLogger();
+  const allowed = new EmbeddedBroker({ host: '0.0.0.0', port: 0, allowInsecure: true, logger });
+  await allowed.start();
+  t.teardown(() => allowed.stop());
+  t.match(text(), /plain mqtt:\/\/ beyond loopback \(allowInsecure\)/, 'warned');
+  const loop = new EmbeddedBroker({ host: '127.0.0.1', port: 0, logger });
+  await loop.start();
+  t.teardown(() => loop.stop());
+  t.equal(text().match(/allowInsecure\)/g)?.length, 1, 'loopback: no warning');
+});
+
+t.test('config: plain mqtt on 0.0.0.0 refused at config check unless allowInsecure; tls needs its files', async (t) => {
+  const cfg = (embedded: Record<string, unknown>) => validateConfig({ node: { dataDir: '/tmp/x' }, broker: { embedded } });
+  t.throws(() => cfg({ host: '0.0.0.0' }), { code: 'CONFIG_INVALID', message: /broker\.embedded\.host.*plain mqtt:\/\/ on 0\.0\.0\.0.*allowInsecure/s }, 'refused, naming the key and the way out');
+  t.throws(() => cfg({ host: 'board.local' }), { code: 'CONFIG_INVALID' }, 'a host name too');
+  t.equal(cfg({ host: '0.0.0.0', allowInsecure: true }).broker.embedded.allowInsecure, true, 'accepted with allowInsecure (the broker warns at start)');
+  t.equal(cfg({ host: '127.0.0.1' }).broker.embedded.tls.enabled, false, 'loopback plain is fine');
+  t.throws(() => cfg({ host: '0.0.0.0', tls: { enabled: true } }), { code: 'CONFIG_INVALID', message: /tls\.certFile/ }, 'tls without files');
+  t.equal(cfg({ host: '0.0.0.0', tls: { enabled: true, certFile: '/a', keyFile: '/b' } }).broker.embedded.tls.requireClientCert, true, 'mutual TLS by default');
+  t.equal(validateConfig({ node: { dataDir: '/tmp/x' } }).broker.embedded.allowInsecure, false, 'the defaults carry the new keys');
+});
