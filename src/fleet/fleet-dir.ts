@@ -75,6 +75,8 @@ export interface NodeRecord {
    * Absent in records written before issue 9.
    */
   requestTs?: number;
+  /** base64 DER X.509 TLS certificate issued with `cert` (CN = node id); absent before fleet TLS. */
+  tlsCert?: string;
 }
 
 export interface PendingRecord {

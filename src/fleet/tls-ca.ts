@@ -139,3 +139,21 @@ export function checkTlsCertificate(certPem: string | Uint8Array, caPem: string,
   if (cn !== undefined && subject !== cn) throw new H3lixError('AUTH_FAILED', `certificate names ${subject}, expected ${cn}`);
   return { cn: subject, notAfter: to };
 }
+
+/** The raw Ed25519 public key a certificate certifies (undefined for other key types). */
+export function certifiedKey(certPem: string | Uint8Array): Uint8Array | undefined {
+  const cert = new X509Certificate(typeof certPem === 'string' ? certPem : Buffer.from(certPem));
+  if (cert.publicKey.asymmetricKeyType !== 'ed25519') return undefined;
+  return new Uint8Array(Buffer.from((cert.publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url'));
+}
+
+/** True when `caPem` is a CA certificate self-signed by the fleet key `fleetPublicKey`. */
+export function isFleetCa(caPem: string, fleetPublicKey: Uint8Array): boolean {
+  try {
+    const ca = new X509Certificate(caPem);
+    const key = certifiedKey(caPem);
+    return ca.ca && key !== undefined && Buffer.from(key).equals(fleetPublicKey) && ca.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
