@@ -69,7 +69,7 @@ export async function createFleetCa(fleet: string, fleetSeed: Uint8Array, fleetP
       await x509.SubjectKeyIdentifierExtension.create(pub),
     ],
   });
-  return cert.toString('pem');
+  return derToPem(new Uint8Array(cert.rawData));
 }
 
 /**

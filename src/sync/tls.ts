@@ -74,6 +74,17 @@ export function clientTlsOptions(t: ClientTls): Partial<IClientOptions> {
   return o;
 }
 
+/**
+ * mqtt.js TLS options for one of the node's extra clients (instance, status page) on `url`: the
+ * override's material (fleet mode: the node certificate), else the `broker.tls` files. Empty for a
+ * plain URL.
+ */
+export function extraClientTls(config: H3lixConfig, url: string, override?: () => ClientTls | undefined): Partial<IClientOptions> {
+  if (!isTlsUrl(url)) return {};
+  const t = override ? override() : clientTlsFromConfig(config);
+  return t ? clientTlsOptions(t) : {};
+}
+
 /** `broker.tls` files as client TLS (undefined when the section names none). */
 export function clientTlsFromConfig(config: H3lixConfig): ClientTls | undefined {
   const c = config.broker.tls;

@@ -51,7 +51,7 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
   // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
   const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
   const handles: FeatureHandles = {};
-  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {}) });
+  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials(), tls: () => fleetNode.brokerTls() } } : {}) });
   const daemon = createDaemon({
     config: o.config,
     logger: o.logger,
