@@ -31,9 +31,10 @@ export function ed25519KeyPem(seed: Uint8Array): string {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
 }
 
-export function derToPem(der: Uint8Array): string {
+/** PEM of DER bytes; `label` CERTIFICATE, or X509 CRL (the label OpenSSL reads for a CRL). */
+export function derToPem(der: Uint8Array, label: 'CERTIFICATE' | 'X509 CRL' = 'CERTIFICATE'): string {
   const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
 async function signingKey(seed: Uint8Array): Promise<WebKey> {
@@ -156,4 +157,17 @@ export function isFleetCa(caPem: string, fleetPublicKey: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/** A CRL (PEM) of the fleet CA listing `serials` (hex), signed by the fleet key, valid a year. */
+export async function createCrl(caPem: string, fleetSeed: Uint8Array, serials: string[], now: number): Promise<string> {
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: new x509.X509Certificate(caPem).subject,
+    thisUpdate: new Date(now - 60_000),
+    nextUpdate: new Date(now + YEAR),
+    entries: serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now), reason: x509.X509CrlReason.keyCompromise })),
+    signingKey: await signingKey(fleetSeed),
+    signingAlgorithm: ALG,
+  });
+  return derToPem(new Uint8Array(crl.rawData), 'X509 CRL');
 }

@@ -26,7 +26,11 @@ t.test('fleet init: image vs operator files, 0600 keys, never printed, no overwr
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { image: string[]; operator: string[]; fleetPublicKey: string };
   t.ok(summary.image.some((p) => p.endsWith('claim.json')) && summary.operator.some((p) => p.endsWith('fleet.key')));
   t.notOk(summary.image.some((p) => p.includes('private')), 'no private operator file in the image list');
-  for (const f of filesUnder(out)) if (!f.endsWith('fleet.json')) t.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+  for (const f of filesUnder(out)) if (!f.endsWith('fleet.json') && !f.endsWith('.pem')) t.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+  // TLS certificates are public like fleet.json (0644); none holds a key
+  const pems = filesUnder(out).filter((f) => f.endsWith('.pem'));
+  t.same(pems.map((f) => f.slice(out.length)).sort(), ['/image/b1/claim-cert.pem', '/image/b1/fleet-ca.pem', '/tls/ca.pem'], 'the CA and the claim certificate');
+  for (const f of pems) t.notMatch(readFileSync(f, 'utf8'), /PRIVATE KEY/, `${f} holds no key`);
   const seed = (JSON.parse(Buffer.from(readFileChecked(join(out, 'private', 'fleet.key'))!).toString()) as { seed: string }).seed;
   const claimSeed = (JSON.parse(Buffer.from(readFileChecked(join(out, 'image', 'b1', 'claim.json'))!).toString()) as { claimSeed: string }).claimSeed;
   for (const k of [seed, claimSeed]) {
