@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { ConfigError, H3lixError } from '../errors.js';
 import { isLoopbackHost } from '../util/loopback.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { peerIdentity } from './tls.js';
 import type { Logger } from '../util/logger.js';
 import { defencesOff, type Defence } from './defences.js';
@@ -36,7 +37,9 @@ export type BrokerAuthHooks = Pick<AedesOptions, 'authenticate' | 'authorizePubl
  *   `tls.requireClientCert` (mutual TLS) a client must present a certificate issued by `tls.ca` and
  *   valid now (`requestCert` + `rejectUnauthorized`), and may log in only as the name it certifies:
  *   the MQTT username must equal the certificate's CN (`tls-identity`; a client with no username gets
- *   the CN, like Mosquitto's `use_identity_as_username`). Default: none (plain MQTT).
+ *   the CN, like Mosquitto's `use_identity_as_username`). A mutual-TLS connection is closed when its
+ *   client certificate expires (`certificate expired`; test switch `token-expiry`). Default: none (plain MQTT).
+ * - `clock`: arms those expiry timers. Default systemClock.
  * - `allowInsecure`: listen plain MQTT on a host beyond loopback. Default false: `start()` throws
  *   CONFIG_INVALID; with true it logs a warning.
  */
@@ -54,6 +57,7 @@ export interface EmbeddedBrokerOptions {
   defencesOff?: ReadonlySet<Defence>;
   tls?: EmbeddedBrokerTls;
   allowInsecure?: boolean;
+  clock?: Clock;
 }
 
 /** The `mqtts` listener's material (PEM). `ca` is required with `requireClientCert`. */
@@ -177,11 +181,26 @@ export class EmbeddedBroker {
       const conn = this.serve(broker, socket, tcp, off);
       const id = peerIdentity(socket);
       if (id !== undefined) this.identities.set(conn, id);
+      if (id !== undefined && !off.has('token-expiry')) this.closeAtExpiry(socket, tcp);
     });
     // A certificate that fails verification is dropped by Node after the handshake with its reason in
     // `authorizationError` (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...); the error is then a hang-up.
     server.on('tlsClientError', (err, socket) => this.refuse('tls-handshake', socket, socket.authorizationError ? `client certificate refused: ${String(socket.authorizationError)}` : err.message));
     return server;
+  }
+
+  /** The session may not outlive the client certificate it was opened with. */
+  private closeAtExpiry(socket: TLSSocket, tcp: Socket): void {
+    const clock = this.opts.clock ?? systemClock;
+    const lapses = Date.parse(socket.getPeerCertificate().valid_to);
+    if (!Number.isFinite(lapses)) return;
+    const timer = clock.setTimeout(() => {
+      if (socket.destroyed) return;
+      this.refuse('certificate expired', tcp);
+      socket.destroy();
+    }, Math.max(0, lapses - clock.now()));
+    timer.unref?.();
+    socket.once('close', () => clock.clearTimeout(timer));
   }
 
   /**

@@ -12,6 +12,8 @@ import type { FleetDir } from '../../src/fleet/fleet-dir.js';
 import { Transport } from '../../src/sync/transport.js';
 import { until } from '../helpers/until.js';
 import { validateConfig } from '../../src/config/load.js';
+import { ManualClock } from '../../src/util/clock.js';
+import mqtt from 'mqtt';
 import type { Logger } from '../../src/util/logger.js';
 
 const DAY = 86_400_000;
@@ -124,4 +126,31 @@ t.test('config: plain mqtt on 0.0.0.0 refused at config check unless allowInsecu
   t.throws(() => cfg({ host: '0.0.0.0', tls: { enabled: true } }), { code: 'CONFIG_INVALID', message: /tls\.certFile/ }, 'tls without files');
   t.equal(cfg({ host: '0.0.0.0', tls: { enabled: true, certFile: '/a', keyFile: '/b' } }).broker.embedded.tls.requireClientCert, true, 'mutual TLS by default');
   t.equal(validateConfig({ node: { dataDir: '/tmp/x' } }).broker.embedded.allowInsecure, false, 'the defaults carry the new keys');
+});
+
+t.test('a mutual-TLS session is closed when its client certificate expires; kept with token-expiry off', async (t) => {
+  const fd = makeFleet(t.testdir());
+  const tls = await serverTls(fd);
+  const me = await clientCert(fd, 'nA', { notAfter: Date.now() + 3600_000 });
+  for (const off of [[], ['token-expiry']] as Defence[][]) {
+    const clock = new ManualClock(Date.now());
+    const b = new EmbeddedBroker({ host: '127.0.0.1', port: 0, tls, clock, defencesOff: new Set(off) });
+    await b.start();
+    t.teardown(() => b.stop());
+    const c = await mqtt.connectAsync(b.url, { clientId: 'nA', reconnectPeriod: 0, ...me });
+    t.teardown(() => c.endAsync(true));
+    let closed = false;
+    c.on('close', () => (closed = true));
+    clock.advance(3500_000);
+    await new Promise((r) => setTimeout(r, 50));
+    t.equal(closed, false, `${off.join() || 'defences on'}: still connected before the certificate lapses`);
+    clock.advance(200_000);
+    if (off.length === 0) {
+      await until(() => closed, 3000, 'closed at expiry');
+      t.equal(b.refusals.get('certificate expired'), 1, 'counted');
+    } else {
+      await new Promise((r) => setTimeout(r, 200));
+      t.equal(closed, false, 'negative control: with token-expiry off the session outlives its certificate');
+    }
+  }
 });
