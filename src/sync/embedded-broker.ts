@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { ConfigError, H3lixError } from '../errors.js';
 import { isLoopbackHost } from '../util/loopback.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { peerIdentity } from './tls.js';
 import type { Logger } from '../util/logger.js';
 import { defencesOff, type Defence } from './defences.js';
@@ -68,6 +68,7 @@ export interface EmbeddedBrokerTls {
   requireClientCert: boolean;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const LOOPBACK_ADDR = /^(127\.|::1$|::ffff:127\.)/;
 
 /**
@@ -194,13 +195,23 @@ export class EmbeddedBroker {
     const clock = this.opts.clock ?? systemClock;
     const lapses = Date.parse(socket.getPeerCertificate().valid_to);
     if (!Number.isFinite(lapses)) return;
-    const timer = clock.setTimeout(() => {
-      if (socket.destroyed) return;
-      this.refuse('certificate expired', tcp);
-      socket.destroy();
-    }, Math.max(0, lapses - clock.now()));
-    timer.unref?.();
-    socket.once('close', () => clock.clearTimeout(timer));
+    let timer: TimerHandle | undefined;
+    // Timers hold at most 2^31-1 ms (24.8 days; a longer one fires at once): re-arm until due.
+    const arm = (): void => {
+      const left = lapses - clock.now();
+      if (left > MAX_TIMER_MS) {
+        timer = clock.setTimeout(arm, MAX_TIMER_MS);
+      } else {
+        timer = clock.setTimeout(() => {
+          if (socket.destroyed) return;
+          this.refuse('certificate expired', tcp);
+          socket.destroy();
+        }, Math.max(0, left));
+      }
+      timer.unref?.();
+    };
+    arm();
+    socket.once('close', () => timer && clock.clearTimeout(timer));
   }
 
   /**

@@ -131,7 +131,9 @@ t.test('config: plain mqtt on 0.0.0.0 refused at config check unless allowInsecu
 t.test('a mutual-TLS session is closed when its client certificate expires; kept with token-expiry off', async (t) => {
   const fd = makeFleet(t.testdir());
   const tls = await serverTls(fd);
-  const me = await clientCert(fd, 'nA', { notAfter: Date.now() + 3600_000 });
+  // 30 days: longer than one timer can hold (2^31-1 ms), so the broker re-arms (this covers the re-arm
+  // path; the overflow itself, a real timer firing at once, is caught by test/daemon/fleet-gateway-tls.test.ts)
+  const me = await clientCert(fd, 'nA', { notAfter: Date.now() + 30 * DAY });
   for (const off of [[], ['token-expiry']] as Defence[][]) {
     const clock = new ManualClock(Date.now());
     const b = new EmbeddedBroker({ host: '127.0.0.1', port: 0, tls, clock, defencesOff: new Set(off) });
@@ -141,7 +143,7 @@ t.test('a mutual-TLS session is closed when its client certificate expires; kept
     t.teardown(() => c.endAsync(true));
     let closed = false;
     c.on('close', () => (closed = true));
-    clock.advance(3500_000);
+    clock.advance(30 * DAY - 100_000);
     await new Promise((r) => setTimeout(r, 50));
     t.equal(closed, false, `${off.join() || 'defences on'}: still connected before the certificate lapses`);
     clock.advance(200_000);
