@@ -13,6 +13,7 @@ import { Transport } from '../../src/sync/transport.js';
 import { until } from '../helpers/until.js';
 import { validateConfig } from '../../src/config/load.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { cli } from '../helpers/cli.js';
 import mqtt from 'mqtt';
 import type { Logger } from '../../src/util/logger.js';
 
@@ -155,4 +156,21 @@ t.test('a mutual-TLS session is closed when its client certificate expires; kept
       t.equal(closed, false, 'negative control: with token-expiry off the session outlives its certificate');
     }
   }
+});
+
+t.test('h3lix config check: plain mqtt on 0.0.0.0 exits 78 naming the key; with allowInsecure ok and a warning', async (t) => {
+  const dir = t.testdir({
+    'plain.yaml': 'broker:\n  embedded:\n    host: 0.0.0.0\n',
+    'insecure.yaml': 'broker:\n  embedded:\n    host: 0.0.0.0\n    allowInsecure: true\n',
+    'loop.yaml': 'broker:\n  embedded:\n    host: 127.0.0.1\n',
+  });
+  const plain = await cli(['config', 'check', '--config', join(dir, 'plain.yaml')]);
+  t.equal(plain.code, 78, 'refused (EX_CONFIG)');
+  t.match(plain.stderr, /broker\.embedded\.host: plain mqtt:\/\/ on 0\.0\.0\.0/);
+  const insecure = await cli(['config', 'check', '--config', join(dir, 'insecure.yaml')]);
+  t.equal(insecure.code, 0, 'accepted');
+  t.match(insecure.stderr, /warning: broker\.embedded listens plain mqtt:\/\/ on 0\.0\.0\.0 \(allowInsecure: true\)/, 'with a warning');
+  const loop = await cli(['config', 'check', '--config', join(dir, 'loop.yaml')]);
+  t.equal(loop.code, 0);
+  t.notMatch(loop.stderr, /warning/, 'loopback: no warning');
 });
