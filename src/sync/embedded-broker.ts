@@ -174,7 +174,12 @@ export class EmbeddedBroker {
       handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000,
     });
     // 'connection' fires with the TCP socket before the TLS layer reads from it; admit() destroys a refused one.
-    server.on('connection', (socket: Socket) => void this.admit(socket, off));
+    // noDelay: TLS 1.3 sends its session tickets right before our CONNACK; with Nagle the CONNACK then
+    // waits for the client's delayed ACK (~40 ms per connect, measured in bench/tls.bench.ts).
+    server.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.admit(socket, off);
+    });
     server.on('secureConnection', (socket: TLSSocket) => {
       // Node's TLS server wraps the TCP socket it emitted on 'connection' (kept as `_parent`).
       const tcp = (socket as TLSSocket & { _parent?: Socket })._parent ?? socket;
