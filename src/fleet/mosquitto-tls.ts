@@ -15,7 +15,7 @@ import { ensureFleetTls } from './tls-files.js';
  * so the same ACL file applies. The password file is not consulted on this listener.
  *
  * Files written to `dir`: `ca.pem`, `server.pem`, `server.key` (0600), `crl.pem` (revoked nodes' TLS
- * certificates, signed by the fleet key; `crlfile`). The server certificate is kept while it is valid
+ * certificates and revoked batches' claim certificates, signed by the fleet key; `crlfile`). The server certificate is kept while it is valid
  * for 30 more days and names the same hosts; otherwise re-issued.
  */
 export interface MosquittoTlsOptions {
@@ -90,6 +90,11 @@ export async function writeMosquittoTls(fd: FleetDir, o: MosquittoTlsOptions): P
   for (const n of fd.nodes()) {
     if (!revoked.has(n.nodeId) || !n.tlsCert) continue;
     revokedSerials.push(new X509Certificate(Buffer.from(n.tlsCert, 'base64')).serialNumber.toLowerCase());
+  }
+  // A revoked batch's claim certificate too (every image of the batch holds its key).
+  for (const b of fd.revocations().batches ?? []) {
+    const path = fd.path('image', b.batch, 'claim-cert.pem');
+    if (existsSync(path)) revokedSerials.push(new X509Certificate(readFileSync(path)).serialNumber.toLowerCase());
   }
   const crl = await createCrl(ca, fd.fleetSeed(), revokedSerials, o.now);
   write(crlfile, crl, 0o644);

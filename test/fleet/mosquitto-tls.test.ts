@@ -9,10 +9,10 @@ import { buildMosquittoAuth } from '../../src/fleet/mosquitto-acl.js';
 import { writeMosquittoTls } from '../../src/fleet/mosquitto-tls.js';
 import type { FleetDir } from '../../src/fleet/fleet-dir.js';
 import type { Defence } from '../../src/sync/defences.js';
-import { readCredentials } from '../../src/fleet/board-files.js';
-import { nodeClientTls } from '../../src/fleet/board-tls.js';
+import { readBoardImage, readCredentials } from '../../src/fleet/board-files.js';
+import { claimClientTls, nodeClientTls } from '../../src/fleet/board-tls.js';
 import { clientTlsOptions } from '../../src/sync/tls.js';
-import { revokeNode } from '../../src/fleet/revoke.js';
+import { revokeBatch, revokeNode } from '../../src/fleet/revoke.js';
 import { until } from '../helpers/until.js';
 
 const DAY = 86_400_000;
@@ -77,7 +77,16 @@ t.test('Mosquitto with the generated mutual-TLS listener: provisioning, a node o
   m = await mosquitto(t, after, port);
   const revoked = await tryConnect(url, { clientId: `h3lix-f1-${node}`, ...tls });
   t.not(revoked, 'connected', `the revoked node's certificate is refused by the CRL (${revoked})`);
-  t.match(revoked, /alert certificate revoked/, 'refused as revoked (TLS alert 44), not for another reason; the same certificate connected before the revocation')
+  t.match(revoked, /alert certificate revoked/, 'refused as revoked (TLS alert 44), not for another reason; the same certificate connected before the revocation');
+
+  // A revoked batch: its claim certificate (in every image of the batch) goes into the CRL too.
+  const claimTls = clientTlsOptions(claimClientTls(readBoardImage(fd.path('image', 'b1'))));
+  t.equal(await tryConnect(url, { clientId: 'claim-b1', ...claimTls }), 'connected', 'positive control: the claim certificate connects before its batch is revoked');
+  revokeBatch(fd, 'b1', 'image leaked', Date.now());
+  const afterBatch = await generated(fd, join(dir, 'mosq'), port);
+  await m.stop();
+  m = await mosquitto(t, afterBatch, port);
+  t.match(await tryConnect(url, { clientId: 'claim-b1', ...claimTls }), /alert certificate revoked/, 'refused as revoked after the batch revocation')
 });
 
 t.test('Mosquitto mutual TLS, hostile cases', { skip: noMosquitto }, async (t) => {
