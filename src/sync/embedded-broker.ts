@@ -37,7 +37,8 @@ export type BrokerAuthHooks = Pick<AedesOptions, 'authenticate' | 'authorizePubl
  *   `tls.requireClientCert` (mutual TLS) a client must present a certificate issued by `tls.ca` and
  *   valid now (`requestCert` + `rejectUnauthorized`), and may log in only as the name it certifies:
  *   the MQTT username must equal the certificate's CN (`tls-identity`; a client with no username gets
- *   the CN, like Mosquitto's `use_identity_as_username`). A mutual-TLS connection is closed when its
+ *   the CN, like Mosquitto's `use_identity_as_username`); without `hooks` the client id must name the
+ *   CN too (`clientIdNames`). A mutual-TLS connection is closed when its
  *   client certificate expires (`certificate expired`; test switch `token-expiry`). Default: none (plain MQTT).
  * - `clock`: arms those expiry timers. Default systemClock.
  * - `allowInsecure`: listen plain MQTT on a host beyond loopback. Default false: `start()` throws
@@ -69,6 +70,15 @@ export interface EmbeddedBrokerTls {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Without fleet hooks (which bind client ids per principal, fleet/client-ids.ts) a certificate's
+ * client may use the CN itself or an id naming it as a dash-separated part (`h3lix-<fleet>-<CN>`,
+ * `h3lix-<fleet>-<CN>-instance`), so it can never name, and displace [MQTT-3.1.4-2], another's session.
+ */
+function clientIdNames(clientId: string, cn: string): boolean {
+  return clientId === cn || clientId.endsWith(`-${cn}`) || clientId.includes(`-${cn}-`);
+}
 const LOOPBACK_ADDR = /^(127\.|::1$|::ffff:127\.)/;
 
 /**
@@ -229,7 +239,16 @@ export class EmbeddedBroker {
       const id = this.identities.get(client.conn as object);
       let user = username;
       if (!off.has('tls-identity')) {
-        const problem = id === undefined ? (off.has('tls-client-cert') ? undefined : 'no verified client certificate') : username !== undefined && username !== id ? `certificate names ${id}, username is ${username.slice(0, 80)}` : undefined;
+        const problem =
+          id === undefined
+            ? off.has('tls-client-cert')
+              ? undefined
+              : 'no verified client certificate'
+            : username !== undefined && username !== id
+              ? `certificate names ${id}, username is ${username.slice(0, 80)}`
+              : !inner && !clientIdNames(client.id, id)
+                ? `certificate names ${id}, client id is ${client.id.slice(0, 128)}`
+                : undefined;
         if (problem) {
           this.refusals.set('tls-identity', (this.refusals.get('tls-identity') ?? 0) + 1);
           this.opts.logger?.warn({ reason: 'tls-identity', clientId: client.id.slice(0, 128), error: problem }, 'embedded broker refused a connection: tls-identity');

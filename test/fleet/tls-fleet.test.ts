@@ -14,6 +14,7 @@ import { ensureFleetTls, issueServerCertificate } from '../../src/fleet/tls-file
 import { EmbeddedBroker } from '../../src/sync/embedded-broker.js';
 import { systemClock } from '../../src/util/clock.js';
 import { until } from '../helpers/until.js';
+import { loadOrCreateIdentity } from '../../src/store/identity.js';
 
 t.test('fleet over mutual TLS: boards provision with the claim certificate, then run on their own certificates and sync', async (t) => {
   const dir = t.testdir();
@@ -61,7 +62,9 @@ t.test('a plain daemon on its own mqtts embedded broker (config only: broker.emb
   const dir = t.testdir();
   const fd = makeFleet(dir);
   const server = await issueServerCertificate(fd, ['board.test'], Date.now());
-  const me = await clientCert(fd, 'daemon-1');
+  // The daemon's client id is h3lix-<fleet>-<node id>: its certificate names the node id.
+  const nodeId = loadOrCreateIdentity(join(dir, 'd')).nodeId;
+  const me = await clientCert(fd, nodeId);
   writeFileSync(join(dir, 'c.pem'), me.cert);
   writeFileSync(join(dir, 'c.key'), me.key, { mode: 0o600 });
   const config = validateConfig({

@@ -57,6 +57,7 @@ t.test('mqtts on the embedded broker: a fleet certificate connects, and a Transp
   const me = await clientCert(fd, 'nA');
   t.equal(await tryConnect(b.url, { clientId: 'nA', username: 'nA', ...me }), 'connected', 'username = CN');
   t.equal(await tryConnect(b.url, { clientId: 'nA', ...me }), 'connected', 'no username: the CN is taken');
+  t.equal(await tryConnect(b.url, { clientId: 'h3lix-f1-nA-instance', username: 'nA', ...me }), 'connected', 'a client id naming the CN as a part');
   const plain = await tryConnect(b.url.replace('mqtts:', 'mqtt:'), { clientId: 'nA', username: 'nA' });
   t.not(plain, 'connected', 'plain MQTT on the TLS port does not connect');
   const tr = new Transport({ url: b.url, clientId: 'nA', username: 'nA', tls: () => ({ ...me, serverName: 'gw.test' }), stateTopic: 'h3lix/v1/f1/state/nA', birth: () => ({ v: 1, online: true, node: 'nA', fleet: 'f1', ts: Date.now(), publicKey: '' }), death: { v: 1, online: false, node: 'nA', fleet: 'f1', ts: 0, publicKey: '' }, subscriptions: ['h3lix/v1/f1/x'] });
@@ -81,6 +82,7 @@ const cases: { name: string; defence: Defence; reason: string; why: RegExp; clie
     client: async (fd, other) => ({ clientId: 'nA', username: 'nA', ...(await clientCert(other, 'nA')), ca: (await clientCert(fd, 'x')).ca }),
   },
   { name: 'an expired certificate', defence: 'tls-client-cert', reason: 'tls-handshake', why: /client certificate refused: CERT_HAS_EXPIRED/, client: async (fd) => ({ clientId: 'nA', username: 'nA', ...(await clientCert(fd, 'nA', { notBefore: Date.now() - 3 * DAY, notAfter: Date.now() - DAY })) }) },
+  { name: 'a certificate naming another node than the client id', defence: 'tls-identity', reason: 'tls-identity', why: /certificate names nAttacker, client id is h3lix-f1-nVictim/, client: async (fd) => ({ clientId: 'h3lix-f1-nVictim', ...(await clientCert(fd, 'nAttacker')) }) },
   { name: 'a certificate naming another node than the username', defence: 'tls-identity', reason: 'tls-identity', why: /certificate names nAttacker, username is nVictim/, client: async (fd) => ({ clientId: 'nVictim', username: 'nVictim', ...(await clientCert(fd, 'nAttacker')) }) },
 ];
 
