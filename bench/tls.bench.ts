@@ -21,7 +21,7 @@ async function connectTimes(url: string, opts: mqtt.IClientOptions): Promise<num
   const out: number[] = [];
   for (let i = 0; i < CONNECTS; i++) {
     const t0 = performance.now();
-    const c = await mqtt.connectAsync(url, { clientId: `c${i}`, reconnectPeriod: 0, ...opts });
+    const c = await mqtt.connectAsync(url, { clientId: `h3lix-bench-nbench-${i}`, reconnectPeriod: 0, ...opts });
     out.push(performance.now() - t0);
     await c.endAsync(true);
   }

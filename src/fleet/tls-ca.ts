@@ -92,10 +92,23 @@ export interface TlsLeafSpec {
   names?: string[];
 }
 
+/** Parsed CA certificates and their authority key identifiers (public data), by PEM. */
+const issuers = new Map<string, { ca: x509.X509Certificate; aki: x509.AuthorityKeyIdentifierExtension }>();
+async function issuer(caPem: string): Promise<{ ca: x509.X509Certificate; aki: x509.AuthorityKeyIdentifierExtension }> {
+  let hit = issuers.get(caPem);
+  if (!hit) {
+    const ca = new x509.X509Certificate(caPem);
+    hit = { ca, aki: await x509.AuthorityKeyIdentifierExtension.create(ca) };
+    if (issuers.size >= 8) issuers.clear();
+    issuers.set(caPem, hit);
+  }
+  return hit;
+}
+
 /** Issue a leaf certificate signed by the fleet key under `caPem`; returns DER. */
 export async function issueTlsCertificate(caPem: string, fleetSeed: Uint8Array, spec: TlsLeafSpec): Promise<Uint8Array> {
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(spec.cn)) throw new H3lixError('DATA_INVALID', `certificate name "${spec.cn.slice(0, 40)}" must be 1-128 of [A-Za-z0-9_.:-]`);
-  const ca = new x509.X509Certificate(caPem);
+  const { ca, aki } = await issuer(caPem);
   const usage = spec.usage ?? 'client';
   const names = spec.names ?? (usage === 'client' ? [] : [spec.cn]);
   const eku = usage === 'both' ? [EKU_SERVER, EKU_CLIENT] : [usage === 'server' ? EKU_SERVER : EKU_CLIENT];
@@ -103,7 +116,7 @@ export async function issueTlsCertificate(caPem: string, fleetSeed: Uint8Array, 
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(eku),
-    await x509.AuthorityKeyIdentifierExtension.create(ca),
+    aki,
   ];
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))));
   const cert = await x509.X509CertificateGenerator.create({
