@@ -176,3 +176,46 @@ t.test('h3lix config check: plain mqtt on 0.0.0.0 exits 78 naming the key; with 
   t.equal(loop.code, 0);
   t.notMatch(loop.stderr, /warning/, 'loopback: no warning');
 });
+
+t.test('provisioning answers: the TLS certificate is recorded, re-sent unchanged to a replay, and checked by the board', async (t) => {
+  const { decide, commitDecision } = await import('../../src/fleet/provisioner-rules.js');
+  const { claimBinding } = await import('../../src/fleet/provision-protocol.js');
+  const { readBoardImage } = await import('../../src/fleet/board-files.js');
+  const { acceptedTls } = await import('../../src/fleet/board-tls.js');
+  const { issueNodeTlsCertificate } = await import('../../src/fleet/tls-files.js');
+  const { createSigner, generateKeyPair } = await import('../../src/crypto/ed25519.js');
+  const { nodeIdFromPublicKey } = await import('../../src/crypto/node-id.js');
+  const dir = t.testdir();
+  const fd = makeFleet(dir);
+  const ca = await ensureFleetTls(fd, Date.now());
+  const caDer = new X509Certificate(ca).raw;
+  const image = readBoardImage(fd.path('image', 'b1'));
+  const claim = new Uint8Array(Buffer.from(image.claim.claim, 'base64'));
+  const claimSigner = createSigner({ seed: new Uint8Array(Buffer.from(image.claim.claimSeed, 'base64')), publicKey: new Uint8Array(0) });
+  const pair = generateKeyPair();
+  const nodeId = nodeIdFromPublicKey(pair.publicKey);
+  const nonce = new Uint8Array(16).fill(3);
+  const box = new Uint8Array(32).fill(1);
+  const req = { nodeId, requestId: 'r1', publicKey: pair.publicKey, boxKey: box, board: 'rpi-4', versions: {}, nonce, claim, claimSig: claimSigner.sign(claimBinding(nodeId, 'r1', nonce, pair.publicKey, box)), renew: false };
+  const now = Date.now();
+  const policy = { certLifetimeDays: 1, allowBoards: [], config: {} };
+  const first = await issueNodeTlsCertificate(fd, nodeId, pair.publicKey, now, now + DAY);
+  const d = decide(fd, req, policy, now, { sentAt: now, tlsCert: first, tlsCa: caDer });
+  t.equal(d.kind, 'accept');
+  if (d.kind !== 'accept') return;
+  commitDecision(fd, d);
+  t.ok(d.response.tlsCert && Buffer.from(d.response.tlsCert).equals(first), 'the answer carries the certificate');
+  t.equal(fd.node(nodeId)!.tlsCert, Buffer.from(first).toString('base64'), 'and the node record holds it');
+  const second = await issueNodeTlsCertificate(fd, nodeId, pair.publicKey, now, now + DAY);
+  const replay = decide(fd, req, policy, now + 1000, { sentAt: now, tlsCert: second, tlsCa: caDer });
+  t.ok(replay.kind === 'accept' && replay.replay && Buffer.from(replay.response.tlsCert!).equals(first), 'a replay gets the recorded certificate, not a new one');
+
+  const got = acceptedTls(d.response, image, nodeId, pair.publicKey, now);
+  t.equal(checkTlsCertificate(got.tlsCert!, got.tlsCa!, now).cn, nodeId, 'the board accepts and stores it');
+  const other = makeFleet(join(dir, 'o'), { fleet: 'f2' });
+  const foreignCa = new X509Certificate(await ensureFleetTls(other, now)).raw;
+  t.throws(() => acceptedTls({ ...d.response, tlsCa: foreignCa }, image, nodeId, pair.publicKey, now), { code: 'PROVISION_REJECTED', message: /not the fleet key/ }, 'a CA not made by the fleet key is refused');
+  t.throws(() => acceptedTls(d.response, image, 'nSomeoneElse', pair.publicKey, now), { code: 'PROVISION_REJECTED', message: /names/ }, 'a certificate for another node id is refused');
+  t.throws(() => acceptedTls(d.response, image, nodeId, generateKeyPair().publicKey, now), { code: 'PROVISION_REJECTED', message: /identity key/ }, 'a certificate for another key is refused');
+  t.throws(() => acceptedTls(d.response, image, nodeId, pair.publicKey, now + 2 * DAY), { code: 'PROVISION_REJECTED' }, 'an expired one is refused');
+});
