@@ -14,6 +14,9 @@ import { claimClientTls, nodeClientTls } from '../../src/fleet/board-tls.js';
 import { clientTlsOptions } from '../../src/sync/tls.js';
 import { revokeBatch, revokeNode } from '../../src/fleet/revoke.js';
 import { until } from '../helpers/until.js';
+import { validateConfig } from '../../src/config/load.js';
+import { buildRunDaemon } from '../../src/cli/commands/run.js';
+import type { Daemon } from '../../src/daemon/daemon.js';
 
 const DAY = 86_400_000;
 const noMosquitto = MOSQUITTO_BIN ? false : 'mosquitto is not installed (Debian package mosquitto)';
@@ -116,4 +119,40 @@ t.test('Mosquitto mutual TLS, hostile cases', { skip: noMosquitto }, async (t) =
   const port3 = await freePort();
   await mosquitto(t, await generated(other, join(dir, 'mosq-other'), port3), port3);
   t.equal(await tryConnect(`mqtts://127.0.0.1:${port3}`, { ...foreign, ca: (await clientCert(other, 'x')).ca }), 'connected', 'negative control: the foreign certificate connects where its CA is the cafile');
+});
+
+t.test('two h3lix run daemons on Mosquitto over the generated mutual-TLS listener: provision, connect on their certificates, sync', { skip: noMosquitto }, async (t) => {
+  const dir = t.testdir();
+  const { logger } = capturedLogger();
+  const fd = makeFleet(dir);
+  const port = await freePort();
+  const m = await mosquitto(t, await generated(fd, join(dir, 'mosq'), port), port);
+  const url = `mqtts://127.0.0.1:${port}`;
+  const prov = await startProvisioner(fd, url, logger, { auth: 'password' });
+  t.teardown(() => prov.stop());
+  const config = (name: string) =>
+    validateConfig({
+      node: { dataDir: join(dir, name), fleet: fd.fleet, board: 'rpi-4' },
+      broker: { embedded: { enabled: false }, url, reconnectMs: 100 },
+      sync: { debounceMs: 20, digestIntervalMs: 1000 },
+      // Mosquitto forces client id = username = CN: a second connection of the node (the instance) would displace the daemon
+      instance: { enabled: false },
+      fleet: { enabled: true, brokerAuth: 'password', imageDir: fd.path('image', 'b1'), attemptTimeoutMs: 3000, maxAttempts: 5, backoffMs: 50 },
+    });
+  // Provision one at a time (the claim certificate's CN is the client id claim-b1 on Mosquitto).
+  const built = [];
+  for (const name of ['a', 'b']) built.push(await buildRunDaemon({ config: config(name), logger, jitterMs: 100, drainTimeoutMs: 300 }));
+  t.equal(prov.stats.accepted, 2, 'both provisioned through Mosquitto over mutual TLS');
+  await generated(fd, join(dir, 'mosq'), port);
+  m.process.kill('SIGHUP');
+  for (const b of built) {
+    await b.daemon.start();
+    t.teardown(() => b.daemon.stop('test end'));
+  }
+  const [a, b] = built.map((x) => x.daemon) as [Daemon, Daemon];
+  await until(() => a.context.transport.connected && b.context.transport.connected, 15_000, 'both daemons connected to Mosquitto on their certificates');
+  a.context.field.contributeLocal('k', Float32Array.of(1, 0, 0, 0), 1);
+  b.context.field.contributeLocal('k', Float32Array.of(0, 1, 0, 0), 1);
+  await until(() => a.context.field.size() === 2 && b.context.field.size() === 2, 15_000, 'both contributions on both daemons');
+  for (const x of built) t.match(m.log(), new RegExp(`u'${x.fleetNode!.nodeId}'`), 'Mosquitto knows each daemon by its certificate CN');
 });
