@@ -20,6 +20,7 @@ import { OutboxPump } from '../sync/outbox-pump.js';
 import type { Presence } from '../sync/presence.js';
 import { fleetTopics } from '../sync/topics.js';
 import { Transport, type TransportEvents } from '../sync/transport.js';
+import { clientTlsFromConfig, embeddedTlsFromConfig, type ClientTls } from '../sync/tls.js';
 import { CompactionFeature } from './compaction.js';
 import type { DaemonContext, DaemonEvents, Feature, FeatureFactory, PresenceInfo } from './feature.js';
 
@@ -42,6 +43,8 @@ export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: st
  * - `random`: jitter source; default Math.random.
  * - `extraSubscriptions`: topics subscribed in addition to the sync topics (fleet: certs,
  *   revocations, `cmd/<node>`). Default none.
+ * - `brokerTls()`: TLS material for an `mqtts://` broker, re-read before every (re)connect (fleet: the
+ *   certificate issued at provisioning). Default: the `broker.tls` files.
  * - `brokerCredentials()`: MQTT username/password, re-read before every (re)connect; overrides
  *   `broker.username/password`. Default none (the config's static credentials).
  * - `excludeOrigin(origin)`: origins that must not count in the field (fleet: revoked nodes), see
@@ -64,6 +67,7 @@ export interface DaemonOptions {
   random?: () => number;
   extraSubscriptions?: string[];
   brokerCredentials?: () => { username: string; password: string };
+  brokerTls?: () => ClientTls | undefined;
   excludeOrigin?: (origin: string) => boolean;
   broker?: EmbeddedBroker;
 }
@@ -161,12 +165,13 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const topics = fleetTopics(fleet);
 
     const embedded = opts.broker ?? (config.broker.embedded.enabled
-      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...(opts.brokerHooks ? { hooks: opts.brokerHooks } : {}) })
+      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...embeddedTlsFromConfig(config), ...(opts.brokerHooks ? { hooks: opts.brokerHooks } : {}) })
       : undefined);
     if (embedded) await startFeature(named('broker', embedded));
     const url = opts.brokerUrl ?? config.broker.url ?? embedded?.url;
     if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
 
+    const configTls = opts.brokerTls ? undefined : clientTlsFromConfig(config); // a missing file: CONFIG_INVALID now
     const death: Presence = { v: 1, online: false, node: nodeId, fleet, ts: 0, publicKey: Buffer.from(identity.signing.publicKey).toString('base64') };
     const transport = new Transport({
       url,
@@ -178,6 +183,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       username: config.broker.username,
       password: config.broker.password,
       ...(opts.brokerCredentials ? { credentials: opts.brokerCredentials } : {}),
+      tls: opts.brokerTls ?? (() => configTls),
       stateTopic: topics.state(nodeId),
       subscriptions: [...topics.subscriptions(), ...(opts.extraSubscriptions ?? [])],
       death,
@@ -339,3 +345,4 @@ export function createDaemon(opts: DaemonOptions): Daemon {
 function named(name: string, f: { start(): Promise<void>; stop(): Promise<void> }): Feature {
   return { name, start: () => f.start(), stop: () => f.stop() };
 }
+

@@ -19,6 +19,10 @@ export interface BoardCredentials {
   /** Fleet config from the provisioner. */
   config: Record<string, unknown>;
   provisionedAt: number;
+  /** PEM X.509 TLS certificate (CN = node id, the identity key); absent from pre-TLS provisioners. */
+  tlsCert?: string;
+  /** PEM fleet CA (its key is the fleet key). */
+  tlsCa?: string;
 }
 
 export function readCredentials(dataDir: string): BoardCredentials | undefined {
@@ -59,6 +63,18 @@ export interface BoardImage {
   fleet: FleetPublic;
   claim: ClaimFile;
   fleetPublicKey: Uint8Array;
+  /** `fleet-ca.pem`, when the image has one (fleets with TLS). */
+  tlsCa?: string;
+  /** `claim-cert.pem`: CN `claim-<batch>` over the claim key, for a mutual-TLS first connection. */
+  claimCert?: string;
+}
+
+function optionalText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function readBoardImage(dir: string): BoardImage {
@@ -66,5 +82,10 @@ export function readBoardImage(dir: string): BoardImage {
   const claim = readImageJson<ClaimFile>(join(dir, 'claim.json'));
   if (fleet.format !== 'h3lix-fleet' || claim.format !== 'h3lix-claim-file') throw new H3lixError('CONFIG_INVALID', `${dir}: not a fleet board image`);
   if (claim.fleet !== fleet.fleet) throw new H3lixError('CONFIG_INVALID', `${dir}: claim is for fleet ${claim.fleet}, image for ${fleet.fleet}`);
-  return { fleet, claim, fleetPublicKey: new Uint8Array(Buffer.from(fleet.fleetPublicKey, 'base64')) };
+  const image: BoardImage = { fleet, claim, fleetPublicKey: new Uint8Array(Buffer.from(fleet.fleetPublicKey, 'base64')) };
+  const tlsCa = optionalText(join(dir, 'fleet-ca.pem'));
+  const claimCert = optionalText(join(dir, 'claim-cert.pem'));
+  if (tlsCa !== undefined) image.tlsCa = tlsCa;
+  if (claimCert !== undefined) image.claimCert = claimCert;
+  return image;
 }

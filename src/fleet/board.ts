@@ -8,6 +8,8 @@ import { verifyCertificate, type NodeCertificate } from './certificate.js';
 import { readCredentials, writeCredentials, type BoardCredentials, type BoardImage } from './board-files.js';
 import { claimBinding, decodeProvisionResponse, encodeProvisionRequest, openSecrets, type ProvisionRequest } from './provision-protocol.js';
 import { makeClaimToken, makeNodeToken } from './tokens.js';
+import { acceptedTls, claimClientTls, nodeClientTls } from './board-tls.js';
+import { clientTlsOptions, isTlsUrl, type ClientTls } from '../sync/tls.js';
 
 /** The identity shape of store/identity.ts `NodeIdentity` (only what provisioning reads). */
 export interface BoardIdentity {
@@ -114,11 +116,14 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
   const auth = o.auth ?? 'token';
   let username: string;
   let password: string;
+  let tls: ClientTls;
   if (renew) {
     const creds = readCredentials(o.dataDir);
     if (!creds) throw new H3lixError('PROVISION_REJECTED', 'no certificate to renew; provision first');
     ({ username, password } = nodeBrokerAuth(identity, creds, auth, o.clock.now()));
+    tls = nodeClientTls(creds, image, identity.signing.seed);
   } else {
+    tls = claimClientTls(image);
     const claimBytes = new Uint8Array(Buffer.from(image.claim.claim, 'base64'));
     const claimSigner = createSigner(keyPairFromSeed(new Uint8Array(Buffer.from(image.claim.claimSeed, 'base64'))));
     req.claim = claimBytes;
@@ -134,7 +139,7 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     let client: MqttClient | undefined;
     try {
-      client = await connectWithin(o, url, { clientId: requestId, username, password, reconnectPeriod: 0, connectTimeout: o.attemptTimeoutMs ?? 5000, protocolVersion: 4, clean: true });
+      client = await connectWithin(o, url, { clientId: requestId, username, password, reconnectPeriod: 0, connectTimeout: o.attemptTimeoutMs ?? 5000, protocolVersion: 4, clean: true, ...(isTlsUrl(url) ? clientTlsOptions(tls) : {}) });
       const answer = await roundTrip(o, client, `${root}provision/response/${requestId}`, `${root}provision/request/${requestId}`, bytes, req);
       if (answer) return answer;
       lastError = 'no answer';
@@ -229,6 +234,7 @@ function accept(o: ProvisionBoardOptions, req: ProvisionRequest, payload: Uint8A
     config: res.config ?? {},
     provisionedAt: o.clock.now(),
   };
+  Object.assign(credentials, acceptedTls(res, o.image, certificate.nodeId, o.identity.signing.publicKey, o.clock.now()));
   if (typeof secrets.brokerPassword === 'string') credentials.brokerPassword = secrets.brokerPassword;
   else if (req.renew) {
     // Renewal keeps the broker password the provisioner already knows.

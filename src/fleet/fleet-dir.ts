@@ -18,6 +18,9 @@ import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
  *   state/pending/<request>.json  manual-mode requests awaiting `fleet approve|reject`
  *   state/revocations.json        revoked nodes and batches, and the signed list (seq only grows)
  *   state/cmd.json                last command sequence number
+ *   tls/ca.pem                    the fleet TLS CA, self-signed by the fleet key (public; tls-files.ts)
+ *   tls/server-<name>.pem|.key    broker server certificates (`fleet tls-server`; the key 0600)
+ *   image/<batch>/fleet-ca.pem    the CA again, and claim-cert.pem (CN claim-<batch>, the claim key)
  * Every file is written atomically with a sha256 trailer (store/atomic-file.ts), 0600.
  */
 export interface FleetPublic {
@@ -72,6 +75,8 @@ export interface NodeRecord {
    * Absent in records written before issue 9.
    */
   requestTs?: number;
+  /** base64 DER X.509 TLS certificate issued with `cert` (CN = node id); absent before fleet TLS. */
+  tlsCert?: string;
 }
 
 export interface PendingRecord {
@@ -148,11 +153,16 @@ export class FleetDir {
   /** The fleet signer (reads private/fleet.key once). Never log what it holds. */
   fleetSigner(): Signer {
     if (this.signer) return this.signer;
+    return (this.signer = createSigner(keyPairFromSeed(this.fleetSeed())));
+  }
+
+  /** The fleet key's seed, checked against fleet.json (the fleet TLS CA signs with it, tls-ca.ts). Never log it. */
+  fleetSeed(): Uint8Array {
     const key = readJson<{ seed: string }>(join(this.dir, 'private', 'fleet.key'));
     if (!key) throw new H3lixError('CONFIG_NOT_FOUND', `${this.dir}/private/fleet.key is missing: this fleet directory cannot sign`);
     const pair = keyPairFromSeed(new Uint8Array(Buffer.from(key.seed, 'base64')));
     if (Buffer.from(pair.publicKey).toString('base64') !== this.info.fleetPublicKey) throw new H3lixError('STORE_CORRUPT', 'private/fleet.key does not match fleet.json');
-    return (this.signer = createSigner(pair));
+    return pair.seed;
   }
 
   path(...parts: string[]): string {

@@ -13,6 +13,8 @@ import { CertificateKeyResolver } from './cert-resolver.js';
 import { CommandRouter } from './commands.js';
 import { CertificateRenewer } from './renewer.js';
 import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
+import { nodeClientTls } from './board-tls.js';
+import type { ClientTls } from '../sync/tls.js';
 
 const CMD_SEQ_FILE = 'fleet-cmd-seq';
 
@@ -66,7 +68,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
 /**
  * Gateway rule (docs/fleet.md "Gateway board"): this board provisions against its OWN embedded broker
  * when `fleet.enabled`, `broker.embedded.enabled`, `broker.url` is unset, and the board image's broker
- * URL is plain `mqtt:`/`tcp:` on the embedded port (1883 when the URL has none) with a host of this
+ * URL is plain `mqtt:`/`tcp:` (`mqtts:`/`tls:` when `broker.embedded.tls.enabled`) on the embedded port
+ * (1883, or 8883 with TLS, when the URL has none) with a host of this
  * board: loopback, `localhost`, the embedded listen host, one of this machine's interface addresses, or
  * its hostname (also `<hostname>.local`). Any other image URL is an upstream: provision there (as before).
  */
@@ -78,8 +81,9 @@ export function provisionsAgainstEmbedded(config: H3lixConfig, image: BoardImage
   } catch {
     return false;
   }
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') return false;
-  if (Number(u.port || 1883) !== config.broker.embedded.port) return false;
+  const tls = config.broker.embedded.tls.enabled;
+  if (!(tls ? ['mqtts:', 'tls:'] : ['mqtt:', 'tcp:']).includes(u.protocol)) return false;
+  if (Number(u.port || (tls ? 8883 : 1883)) !== config.broker.embedded.port) return false;
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (LOOPBACK.has(host) || host.startsWith('127.') || host === config.broker.embedded.host.toLowerCase()) return true;
   const me = hostname().toLowerCase();
@@ -116,6 +120,8 @@ export interface FleetNode {
   brokerRefusals: ReadonlyMap<string, number>;
   /** MQTT username/password; call again on every reconnect (token auth expires after 12 h). */
   brokerCredentials(): { username: string; password: string };
+  /** Client TLS for `mqtts://` (the current certificate, the identity key, the fleet CA); re-read on every reconnect. */
+  brokerTls(): ClientTls;
   /** Topics to subscribe in addition to the sync topics. */
   subscriptions: string[];
   /** The command registry (`cmd/<node>`); register handlers, set `replyWith` once the transport exists. */
@@ -163,6 +169,7 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
     logger: log,
   };
   let provisioned = await provisionBoard(boardOpts);
+  const serverName = o.config.broker.tls.serverName ? { serverName: o.config.broker.tls.serverName } : {};
   const fleet = image.fleet.fleet;
   const resolver = trust.resolver;
   resolver.learnCertificate(provisioned.certBytes);
@@ -178,6 +185,7 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
       return provisioned;
     },
     brokerCredentials: () => nodeBrokerAuth(identity, provisioned.credentials, cfg.brokerAuth, o.clock.now()),
+    brokerTls: () => ({ ...nodeClientTls(provisioned.credentials, image, identity.signing.seed), ...serverName }),
     subscriptions: [...resolver.subscriptions(), `h3lix/v1/${fleet}/cmd/${identity.nodeId}`],
     commands: undefined as unknown as CommandRouter,
     replyWith: undefined,

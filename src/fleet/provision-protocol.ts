@@ -14,7 +14,9 @@ import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from './mes
  *   claimSig = claim key signature over CBOR [nodeId, requestId, nonce, publicKey, boxKey]
  *              (proves the sender holds the batch claim key and binds it to this node key)
  * response on `provision/response/<requestId>`, from = `fleet`, signed by the fleet key:
- *   {requestId, nonce, status: accepted|rejected, reason?, cert?, config?, sealed?}
+ *   {requestId, nonce, status: accepted|rejected, reason?, cert?, config?, sealed?, tlsCert?, tlsCa?}
+ *   tlsCert  = DER X.509 certificate, CN = node id, over the node's identity key (mutual TLS; tls-ca.ts)
+ *   tlsCa    = DER fleet CA certificate (boards whose image predates TLS learn it here)
  *   sealed   = {epk, nonce, box}: tweetnacl box of CBOR {brokerPassword, ...secrets} from an
  *              ephemeral X25519 key to the board's boxKey (only that board can open it)
  */
@@ -39,6 +41,8 @@ export interface ProvisionResponse {
   cert?: Uint8Array;
   config?: CborMap;
   sealed?: { epk: Uint8Array; nonce: Uint8Array; box: Uint8Array };
+  tlsCert?: Uint8Array;
+  tlsCa?: Uint8Array;
 }
 
 /** Largest provisioning request accepted (the broker refuses larger ones too). */
@@ -96,6 +100,8 @@ export function encodeProvisionResponse(r: ProvisionResponse, fleet: string, fle
   if (r.cert) body.cert = r.cert;
   if (r.config) body.config = r.config;
   if (r.sealed) body.sealed = r.sealed;
+  if (r.tlsCert) body.tlsCert = r.tlsCert;
+  if (r.tlsCa) body.tlsCa = r.tlsCa;
   return encodeFleetMessage({ kind: 'provision-response', fleet, from: 'fleet', seq, ts, body }, fleetSigner);
 }
 
@@ -109,6 +115,8 @@ export function decodeProvisionResponse(bytes: Uint8Array, fleet: string, fleetP
   if (b.reason !== undefined) out.reason = field.str(b, 'reason', w, 512);
   if (b.cert !== undefined) out.cert = field.bytes(b, 'cert', w, undefined, 4096);
   if (b.config !== undefined) out.config = field.map(b, 'config', w);
+  if (b.tlsCert !== undefined) out.tlsCert = field.bytes(b, 'tlsCert', w, undefined, 2048);
+  if (b.tlsCa !== undefined) out.tlsCa = field.bytes(b, 'tlsCa', w, undefined, 2048);
   if (b.sealed !== undefined) {
     const s = field.map(b, 'sealed', w);
     out.sealed = { epk: field.bytes(s, 'epk', w, 32), nonce: field.bytes(s, 'nonce', w, 24), box: field.bytes(s, 'box', w, undefined, 4096) };

@@ -43,6 +43,18 @@ export interface DecideOptions {
   replayGuard?: boolean;
   /** Test-only switches (defences.ts): `provision-revoked`, `provision-hold`, `claim-revoke`. */
   off?: ReadonlySet<Defence>;
+  /**
+   * The X.509 TLS certificate for this request's node key, issued by the caller beforehand (it is
+   * async: tls-files.ts `issueNodeTlsCertificate`, valid until {@link certNotAfter}); sent and recorded
+   * with an accepted answer. `tlsCa`: the fleet CA (DER), sent with every accepted answer.
+   */
+  tlsCert?: Uint8Array;
+  tlsCa?: Uint8Array;
+}
+
+/** The notAfter `decide` gives a certificate issued at `now` under `policy`. */
+export function certNotAfter(policy: Pick<ProvisionPolicy, 'certLifetimeDays'>, now: number): number {
+  return now + Math.round(policy.certLifetimeDays * DAY);
 }
 
 function reject(req: ProvisionRequest, code: string, reason: string): Decision {
@@ -73,6 +85,8 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     // way the same answer goes out (same certificate, same sealed password): nothing rotates.
     const response: ProvisionResponse = { requestId: req.requestId, nonce: req.nonce, status: 'accepted', cert: new Uint8Array(Buffer.from(existing.cert, 'base64')), config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config } };
     if (existing.sealed) response.sealed = unpackSealed(existing.sealed);
+    if (existing.tlsCert) response.tlsCert = new Uint8Array(Buffer.from(existing.tlsCert, 'base64'));
+    if (opts.tlsCa) response.tlsCa = opts.tlsCa;
     return { kind: 'accept', response, record: existing, replay: true };
   }
   // Another nonce, signed no later than the request behind the record: a captured older request (e.g.
@@ -122,7 +136,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     if (!again) consumedBatch = claim.batch;
   }
   const serial = (existing?.serial ?? 0) + 1;
-  const notAfter = now + Math.round(policy.certLifetimeDays * DAY);
+  const notAfter = certNotAfter(policy, now);
   const cert = issueCertificate({ fleet: fd.fleet, nodeId: req.nodeId, publicKey: req.publicKey, boxKey: req.boxKey, roles, serial, notBefore: now - 60_000, notAfter }, fd.fleetSigner());
   // A renewal keeps the broker password: Mosquitto's password file holds its hash until regenerated.
   const keepPassword = req.renew && existing !== undefined;
@@ -139,6 +153,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     nonce,
   };
   if (ts !== undefined) record.requestTs = ts;
+  if (opts.tlsCert) record.tlsCert = Buffer.from(opts.tlsCert).toString('base64');
   const response: ProvisionResponse = {
     requestId: req.requestId,
     nonce: req.nonce,
@@ -146,6 +161,8 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     cert,
     config: { fleet: fd.fleet, brokerUrl: fd.info.brokerUrl, ...policy.config },
   };
+  if (opts.tlsCert) response.tlsCert = opts.tlsCert;
+  if (opts.tlsCa) response.tlsCa = opts.tlsCa;
   if (brokerPassword !== undefined) {
     response.sealed = sealSecrets({ brokerPassword }, req.boxKey);
     record.sealed = packSealed(response.sealed);

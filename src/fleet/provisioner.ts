@@ -3,7 +3,9 @@ import { describeError, H3lixError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { FleetDir, PendingRecord } from './fleet-dir.js';
-import { commitDecision, decide, type Decision, type ProvisionPolicy } from './provisioner-rules.js';
+import { certNotAfter, commitDecision, decide, type Decision, type DecideOptions, type ProvisionPolicy } from './provisioner-rules.js';
+import { ensureFleetTls, issueNodeTlsCertificate, operatorTls } from './tls-files.js';
+import { clientTlsOptions, isTlsUrl } from '../sync/tls.js';
 import { decodeProvisionRequest, encodeProvisionResponse, type ProvisionRequest } from './provision-protocol.js';
 import { makeProvisionerToken } from './tokens.js';
 import { defencesOff, type Defence } from '../sync/defences.js';
@@ -18,6 +20,9 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  * - `manual`: park valid requests in state/pending for `fleet approve|reject`. Default false.
  * - `pollMs`: how often `fleet approve|reject` decisions are picked up (manual mode and held requests). Default 1000.
  * - `clock`, `logger`: required.
+ * TLS (docs/fleet.md "TLS"): at start the fleet CA is made sure of (tls/ca.pem and every image's
+ * fleet-ca.pem / claim-cert.pem); every accepted answer carries an X.509 certificate for the node key
+ * (CN = node id) and the CA. An `mqtts://` URL is reached with a fresh `provisioner` certificate.
  */
 export interface ProvisionerOptions {
   fleetDir: FleetDir;
@@ -52,6 +57,7 @@ export class Provisioner {
   private client: MqttClient | undefined;
   private timer: TimerHandle | undefined;
   private seq = 0;
+  private caDer: Uint8Array | undefined;
 
   constructor(private readonly o: ProvisionerOptions) {}
 
@@ -66,8 +72,11 @@ export class Provisioner {
   async start(): Promise<void> {
     const fd = this.o.fleetDir;
     const password = this.o.auth === 'password' ? fd.provisionerPassword() : makeProvisionerToken(fd.fleetSigner(), this.o.clock.now() + 12 * 3600_000);
+    const caPem = await ensureFleetTls(fd, this.o.clock.now());
+    this.caDer = new Uint8Array(Buffer.from(caPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
+    const tls = isTlsUrl(this.o.url) ? clientTlsOptions(await operatorTls(fd, 'provisioner', this.o.clock.now())) : {};
     try {
-      this.client = await mqtt.connectAsync(this.o.url, { clientId: `h3lix-provisioner-${fd.fleet}-${process.pid}`, username: 'provisioner', password, reconnectPeriod: 1000, connectTimeout: 5000, protocolVersion: 4 });
+      this.client = await mqtt.connectAsync(this.o.url, { clientId: `h3lix-provisioner-${fd.fleet}-${process.pid}`, username: 'provisioner', password, reconnectPeriod: 1000, connectTimeout: 5000, protocolVersion: 4, ...tls });
     } catch (err) {
       throw new H3lixError('BROKER_UNAVAILABLE', `provisioner cannot connect to ${this.o.url}: ${describeError(err)}`, { cause: err, retryable: true });
     }
@@ -93,13 +102,20 @@ export class Provisioner {
 
   private schedulePoll(): void {
     this.timer = this.o.clock.setTimeout(() => {
-      this.pollPending();
-      if (this.client) this.schedulePoll();
+      void this.pollPending().finally(() => {
+        if (this.client) this.schedulePoll();
+      });
     }, this.o.pollMs ?? 1000);
   }
 
+  /** The TLS certificate an accepted answer to `request` at `now` carries (issued before `decide`, which is synchronous). */
+  private async tlsFor(request: ProvisionRequest, now: number): Promise<Pick<DecideOptions, 'tlsCert' | 'tlsCa'>> {
+    const tlsCert = await issueNodeTlsCertificate(this.o.fleetDir, request.nodeId, request.publicKey, now, certNotAfter(this.o.policy, now));
+    return this.caDer ? { tlsCert, tlsCa: this.caDer } : { tlsCert };
+  }
+
   /** Act on `fleet approve|reject` decisions written into state/pending. */
-  pollPending(): void {
+  async pollPending(): Promise<void> {
     for (const p of this.o.fleetDir.pendingAll()) {
       if (!p.decision) continue;
       try {
@@ -107,7 +123,9 @@ export class Provisioner {
         if (p.decision === 'rejected') {
           this.answer(request, { kind: 'reject', code: 'REJECTED_BY_OPERATOR', response: { requestId: request.requestId, nonce: request.nonce, status: 'rejected', reason: `PROVISION_REJECTED: ${p.reason ?? 'rejected by operator'}` } });
         } else {
-          const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), { approved: true, requestTs: msg.ts, off: this.off });
+          const now = this.o.clock.now();
+          const tls = await this.tlsFor(request, now);
+          const d = decide(this.o.fleetDir, request, this.o.policy, now, { approved: true, requestTs: msg.ts, off: this.off, ...tls });
           if (d.kind !== 'hold') this.answer(request, d);
         }
       } catch (err) {
@@ -119,6 +137,10 @@ export class Provisioner {
   }
 
   private onMessage(topic: string, payload: Uint8Array): void {
+    this.handle(topic, payload).catch((err: unknown) => this.o.logger.error({ topic: topic.slice(0, 200), error: describeError(err) }, 'provisioning failed'));
+  }
+
+  private async handle(topic: string, payload: Uint8Array): Promise<void> {
     const requestIdFromTopic = topic.slice(`${this.root}provision/request/`.length);
     let request: ProvisionRequest;
     let sentAt: number;
@@ -134,7 +156,10 @@ export class Provisioner {
     }
     try {
       const off = this.off;
-      const d = decide(this.o.fleetDir, request, this.o.policy, this.o.clock.now(), off.has('provision-replay') ? { replayGuard: false, off } : { sentAt, off });
+      const now = this.o.clock.now();
+      // Issued before deciding: decide + commit stay one synchronous step (no claim use counted twice).
+      const tls = await this.tlsFor(request, now);
+      const d = decide(this.o.fleetDir, request, this.o.policy, now, off.has('provision-replay') ? { replayGuard: false, off, ...tls } : { sentAt, off, ...tls });
       if (d.kind === 'hold' || (d.kind === 'accept' && this.o.manual && !request.renew && !this.o.fleetDir.node(request.nodeId))) {
         if (d.kind === 'hold') this.o.logger.warn({ requestId: request.requestId, nodeId: request.nodeId, reason: d.reason }, 'provisioning request held for approval');
         const rec: PendingRecord = { requestId: request.requestId, receivedAt: this.o.clock.now(), request: Buffer.from(payload).toString('base64'), nodeId: request.nodeId, batch: d.kind === 'hold' ? d.batch : d.record.batch, board: request.board };

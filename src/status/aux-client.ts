@@ -8,6 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { DaemonContext } from '../daemon/feature.js';
 import { instanceBrokerUrl, type InstanceBrokerOverride } from '../daemon/features/learning.js';
 import type { Logger } from '../util/logger.js';
+import { extraClientTls } from '../sync/tls.js';
 
 /** Options of {@link openAuxClient}. */
 export interface AuxClientOptions {
@@ -43,6 +44,7 @@ export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClie
     keepalive: config.broker.keepaliveSeconds,
     ...(first.username !== undefined ? { username: first.username } : {}),
     ...(first.password !== undefined ? { password: first.password } : {}),
+    ...extraClientTls(config, broker.url, o.broker?.tls),
   });
   if (creds) {
     // token credentials expire: fresh ones before every reconnect, as the daemon's transport does

@@ -5,21 +5,14 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** Default token file name in `node.dataDir`. */
 export const STATUS_TOKEN_FILE = 'status-token';
 
-/** True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
-  return false;
-}
+/** True for addresses only this machine can reach (moved to util/loopback.ts; the embedded broker uses it too). */
+export { isLoopbackHost } from '../util/loopback.js';
 
 /** Read the token in `file`, creating a random one (0600) when the file does not exist. */
 export function loadOrCreateToken(file: string): { token: string; created: boolean } {

@@ -1,6 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesOptions } from 'aedes';
-import { H3lixError } from '../errors.js';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { ConfigError, H3lixError } from '../errors.js';
+import { isLoopbackHost } from '../util/loopback.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { peerIdentity } from './tls.js';
 import type { Logger } from '../util/logger.js';
 import { defencesOff, type Defence } from './defences.js';
 import { guardedConnection } from './packet-limit.js';
@@ -25,7 +30,19 @@ export type BrokerAuthHooks = Pick<AedesOptions, 'authenticate' | 'authorizePubl
  * - `maxConnections`: connections in total (`connections-total`). Default 2048 (the systemd unit sets
  *   LimitNOFILE=8192).
  * - `maxPerAddress`: connections from one non-loopback address (`connections-per-address`). Default 64.
- * - `defencesOff`: test-only switches (`packet-limit`, `conn-limit`). Default from H3LIX_TEST_DEFENCES_OFF.
+ * - `defencesOff`: test-only switches (`packet-limit`, `conn-limit`, `tls-client-cert`, `tls-identity`).
+ *   Default from H3LIX_TEST_DEFENCES_OFF.
+ * TLS (issue 9 item 2, docs/fleet.md "TLS"):
+ * - `tls`: listen `mqtts` with this certificate and key instead of plain MQTT. With
+ *   `tls.requireClientCert` (mutual TLS) a client must present a certificate issued by `tls.ca` and
+ *   valid now (`requestCert` + `rejectUnauthorized`), and may log in only as the name it certifies:
+ *   the MQTT username must equal the certificate's CN (`tls-identity`; a client with no username gets
+ *   the CN, like Mosquitto's `use_identity_as_username`); without `hooks` the client id must name the
+ *   CN too (`clientIdNames`). A mutual-TLS connection is closed when its
+ *   client certificate expires (`certificate expired`; test switch `token-expiry`). Default: none (plain MQTT).
+ * - `clock`: arms those expiry timers. Default systemClock.
+ * - `allowInsecure`: listen plain MQTT on a host beyond loopback. Default false: `start()` throws
+ *   CONFIG_INVALID; with true it logs a warning.
  */
 export interface EmbeddedBrokerOptions {
   host?: string;
@@ -39,8 +56,29 @@ export interface EmbeddedBrokerOptions {
   maxConnections?: number;
   maxPerAddress?: number;
   defencesOff?: ReadonlySet<Defence>;
+  tls?: EmbeddedBrokerTls;
+  allowInsecure?: boolean;
+  clock?: Clock;
 }
 
+/** The `mqtts` listener's material (PEM). `ca` is required with `requireClientCert`. */
+export interface EmbeddedBrokerTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  requireClientCert: boolean;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Without fleet hooks (which bind client ids per principal, fleet/client-ids.ts) a certificate's
+ * client may use the CN itself or an id naming it as a dash-separated part (`h3lix-<fleet>-<CN>`,
+ * `h3lix-<fleet>-<CN>-instance`), so it can never name, and displace [MQTT-3.1.4-2], another's session.
+ */
+function clientIdNames(clientId: string, cn: string): boolean {
+  return clientId === cn || clientId.endsWith(`-${cn}`) || clientId.includes(`-${cn}-`);
+}
 const LOOPBACK_ADDR = /^(127\.|::1$|::ffff:127\.)/;
 
 /**
@@ -56,6 +94,8 @@ export class EmbeddedBroker {
   private readonly pending = new Set<Socket>();
   private readonly perAddress = new Map<string, number>();
   private boundPort = 0;
+  /** Verified certificate CN of each TLS connection, by the stream aedes reads (its `client.conn`). */
+  private readonly identities = new WeakMap<object, string>();
   /** Connections refused or closed by the resource limits, by reason. */
   readonly refusals = new Map<string, number>();
 
@@ -72,10 +112,10 @@ export class EmbeddedBroker {
     return this.opts.host ?? '127.0.0.1';
   }
 
-  /** `mqtt://host:port` for clients. */
+  /** `mqtt://host:port` (`mqtts://` with TLS) for clients. */
   get url(): string {
     const h = this.host === '0.0.0.0' || this.host === '::' ? '127.0.0.1' : this.host;
-    return `mqtt://${h.includes(':') ? `[${h}]` : h}:${this.boundPort}`;
+    return `${this.opts.tls ? 'mqtts' : 'mqtt'}://${h.includes(':') ? `[${h}]` : h}:${this.boundPort}`;
   }
 
   /** Number of connected MQTT clients. */
@@ -90,16 +130,24 @@ export class EmbeddedBroker {
 
   async start(): Promise<void> {
     if (this.broker) return;
-    const hooks = this.opts.hooks ?? {};
-    const opts: AedesOptions = { concurrency: this.opts.concurrency ?? 1000, connectTimeout: this.opts.connectTimeoutMs ?? 10_000 };
-    for (const [k, v] of Object.entries(hooks)) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
-    const broker = await Aedes.createBroker(opts);
     const log = this.opts.logger;
+    const tls = this.opts.tls;
+    if (!tls && !isLoopbackHost(this.host)) {
+      if (!this.opts.allowInsecure) {
+        throw new ConfigError('broker.embedded.tls', `plain mqtt:// on ${this.host} is reachable beyond this machine: configure broker.embedded.tls (mqtts), or set broker.embedded.allowInsecure: true`);
+      }
+      log?.warn({ host: this.host }, 'embedded broker listens plain mqtt:// beyond loopback (allowInsecure): credentials and traffic travel in clear');
+    }
+    if (tls?.requireClientCert && !tls.ca) throw new ConfigError('broker.embedded.tls.caFile', 'mutual TLS needs the CA that issues client certificates');
+    const off = this.opts.defencesOff ?? defencesOff();
+    const opts: AedesOptions = { concurrency: this.opts.concurrency ?? 1000, connectTimeout: this.opts.connectTimeoutMs ?? 10_000 };
+    for (const [k, v] of Object.entries(this.opts.hooks ?? {})) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
+    if (tls?.requireClientCert) opts.authenticate = this.identityCheck(opts.authenticate, off);
+    const broker = await Aedes.createBroker(opts);
     broker.on('clientError', (client, err) => log?.debug({ client: client?.id, err: err.message }, 'mqtt client error'));
     broker.on('connectionError', (client, err) => log?.debug({ client: client?.id, err: err.message }, 'mqtt connection error'));
-    const off = this.opts.defencesOff ?? defencesOff();
     if (off.size > 0) log?.error({ defencesOff: [...off] }, 'TEST SWITCH: broker defences are OFF (H3LIX_TEST_DEFENCES_OFF); never run a board like this');
-    const server = createServer((socket) => this.accept(broker, socket, off));
+    const server = tls ? this.tlsServer(broker, tls, off) : createServer((socket) => this.admit(socket, off) && this.serve(broker, socket, socket, off));
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -116,27 +164,122 @@ export class EmbeddedBroker {
     this.boundPort = (server.address() as { port: number }).port;
     this.broker = broker;
     this.server = server;
-    log?.info({ host: this.host, port: this.boundPort }, 'embedded broker listening');
+    log?.info({ host: this.host, port: this.boundPort, tls: tls ? (tls.requireClientCert ? 'mutual' : 'server') : 'off' }, 'embedded broker listening');
   }
 
-  private refuse(reason: string, socket: Socket): void {
+  /**
+   * The `mqtts` server: the resource limits apply to the raw socket as it arrives (before the
+   * handshake), the MQTT stream starts on the verified TLS socket. Failed handshakes (no certificate,
+   * another CA, expired) are counted as `tls-handshake`.
+   */
+  private tlsServer(broker: Aedes, tls: EmbeddedBrokerTls, off: ReadonlySet<Defence>): Server {
+    const verify = tls.requireClientCert && !off.has('tls-client-cert');
+    const server = createTlsServer({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      requestCert: tls.requireClientCert,
+      rejectUnauthorized: verify,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000,
+    });
+    // 'connection' fires with the TCP socket before the TLS layer reads from it; admit() destroys a refused one.
+    // noDelay: TLS 1.3 sends its session tickets right before our CONNACK; with Nagle the CONNACK then
+    // waits for the client's delayed ACK (~40 ms per connect, measured in bench/tls.bench.ts).
+    server.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.admit(socket, off);
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // Node's TLS server wraps the TCP socket it emitted on 'connection' (kept as `_parent`).
+      const tcp = (socket as TLSSocket & { _parent?: Socket })._parent ?? socket;
+      if (tcp.destroyed) return socket.destroy();
+      const conn = this.serve(broker, socket, tcp, off);
+      const id = peerIdentity(socket);
+      if (id !== undefined) this.identities.set(conn, id);
+      if (id !== undefined && !off.has('token-expiry')) this.closeAtExpiry(socket, tcp);
+    });
+    // A certificate that fails verification is dropped by Node after the handshake with its reason in
+    // `authorizationError` (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...); the error is then a hang-up.
+    server.on('tlsClientError', (err, socket) => this.refuse('tls-handshake', socket, socket.authorizationError ? `client certificate refused: ${String(socket.authorizationError)}` : err.message));
+    return server;
+  }
+
+  /** The session may not outlive the client certificate it was opened with. */
+  private closeAtExpiry(socket: TLSSocket, tcp: Socket): void {
+    const clock = this.opts.clock ?? systemClock;
+    const lapses = Date.parse(socket.getPeerCertificate().valid_to);
+    if (!Number.isFinite(lapses)) return;
+    let timer: TimerHandle | undefined;
+    // Timers hold at most 2^31-1 ms (24.8 days; a longer one fires at once): re-arm until due.
+    const arm = (): void => {
+      const left = lapses - clock.now();
+      if (left > MAX_TIMER_MS) {
+        timer = clock.setTimeout(arm, MAX_TIMER_MS);
+      } else {
+        timer = clock.setTimeout(() => {
+          if (socket.destroyed) return;
+          this.refuse('certificate expired', tcp);
+          socket.destroy();
+        }, Math.max(0, left));
+      }
+      timer.unref?.();
+    };
+    arm();
+    socket.once('close', () => timer && clock.clearTimeout(timer));
+  }
+
+  /**
+   * Wraps `authenticate`: under mutual TLS the MQTT username must be the CN of the client's verified
+   * certificate (a node's certificate cannot log in as another node); a CONNECT without a username
+   * takes the CN. Refusals are counted as `tls-identity`.
+   */
+  private identityCheck(inner: AedesOptions['authenticate'], off: ReadonlySet<Defence>): NonNullable<AedesOptions['authenticate']> {
+    return (client: Client, username: string | undefined, password: Buffer | undefined, done) => {
+      const id = this.identities.get(client.conn as object);
+      let user = username;
+      if (!off.has('tls-identity')) {
+        const problem =
+          id === undefined
+            ? off.has('tls-client-cert')
+              ? undefined
+              : 'no verified client certificate'
+            : username !== undefined && username !== id
+              ? `certificate names ${id}, username is ${username.slice(0, 80)}`
+              : !inner && !clientIdNames(client.id, id)
+                ? `certificate names ${id}, client id is ${client.id.slice(0, 128)}`
+                : undefined;
+        if (problem) {
+          this.refusals.set('tls-identity', (this.refusals.get('tls-identity') ?? 0) + 1);
+          this.opts.logger?.warn({ reason: 'tls-identity', clientId: client.id.slice(0, 128), error: problem }, 'embedded broker refused a connection: tls-identity');
+          return done(Object.assign(new Error(`not authorized: ${problem}`), { returnCode: 5 }) as AuthenticateError, false);
+        }
+        user = username ?? id;
+      }
+      if (inner) return inner(client, user, password, done);
+      done(null, true);
+    };
+  }
+
+  private refuse(reason: string, socket: Socket | undefined, error?: string): void {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
-    this.opts.logger?.warn({ reason, remote: socket.remoteAddress }, `embedded broker refused a connection: ${reason}`);
+    this.opts.logger?.warn({ reason, remote: socket?.remoteAddress, ...(error ? { error } : {}) }, `embedded broker refused a connection: ${reason}`);
   }
 
-  private accept(broker: Aedes, socket: Socket, off: ReadonlySet<Defence>): void {
+  /** Resource limits on a new TCP connection; false when it was refused (the caller destroys it). */
+  private admit(socket: Socket, off: ReadonlySet<Defence>): boolean {
     const addr = socket.remoteAddress ?? '';
     const limits = !off.has('conn-limit');
     if (limits && this.sockets.size >= (this.opts.maxConnections ?? 2048)) {
       this.refuse('connections-total', socket);
       socket.destroy();
-      return;
+      return false;
     }
     const counted = !LOOPBACK_ADDR.test(addr);
     if (limits && counted && (this.perAddress.get(addr) ?? 0) >= (this.opts.maxPerAddress ?? 64)) {
       this.refuse('connections-per-address', socket);
       socket.destroy();
-      return;
+      return false;
     }
     if (limits && this.pending.size >= (this.opts.maxPending ?? 256)) {
       const oldest = this.pending.values().next().value as Socket;
@@ -155,16 +298,22 @@ export class EmbeddedBroker {
       if (n <= 0) this.perAddress.delete(addr);
       else this.perAddress.set(addr, n);
     });
+    return true;
+  }
+
+  /** Hand `stream` (the TCP socket, or the TLS socket over `tcp`) to aedes behind the packet limit. */
+  private serve(broker: Aedes, stream: Socket, tcp: Socket, off: ReadonlySet<Defence>): Duplex {
     if (off.has('packet-limit')) {
-      socket.once('data', () => this.pending.delete(socket));
-      broker.handle(socket);
-      return;
+      stream.once('data', () => this.pending.delete(tcp));
+      broker.handle(stream);
+      return stream;
     }
-    const conn = guardedConnection(socket, this.opts.maxPacketBytes ?? 262_144, {
-      onRefuse: (reason) => this.refuse(reason, socket),
-      onFirstPacket: () => this.pending.delete(socket),
+    const conn = guardedConnection(stream, this.opts.maxPacketBytes ?? 262_144, {
+      onRefuse: (reason) => this.refuse(reason, tcp),
+      onFirstPacket: () => this.pending.delete(tcp),
     });
     broker.handle(conn);
+    return conn;
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@ import { H3lixError } from '../errors.js';
 import { TypedEvents } from '../util/events.js';
 import type { Logger } from '../util/logger.js';
 import { decodePresence, encodePresence, type Presence } from './presence.js';
+import { clientTlsOptions, isTlsUrl, type ClientTls } from './tls.js';
 
 /** Connection status of a {@link Transport}. */
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -27,6 +28,10 @@ export interface TransportEvents {
  * - `birth()`: builds the birth published on every connect. Required.
  * - `death`: the presence used as the MQTT will and on clean stop. Required.
  * - `subscriptions`: topics subscribed (QoS 1) on every connect. Default none.
+ * - `tls`: CA, client certificate and key (PEM) and the expected server name for `mqtts://` URLs
+ *   (mutual TLS with the fleet's certificates, docs/fleet.md "TLS"). Called before every (re)connect,
+ *   so a renewed certificate is used at the next connection. Default none (system CAs, no client
+ *   certificate).
  * - `logger`: namespaced logger. Default silent.
  */
 export interface TransportOptions {
@@ -42,6 +47,7 @@ export interface TransportOptions {
   birth: () => Presence;
   death: Presence;
   subscriptions?: string[];
+  tls?: () => ClientTls | undefined;
   logger?: Logger;
 }
 
@@ -100,6 +106,7 @@ export class Transport {
     if (fresh) Object.assign(options, fresh);
     // A refused CONNECT (expired token) must not end the retries: the next attempt gets a fresh token.
     if (o.credentials) options.reconnectOnConnackError = true;
+    Object.assign(options, this.freshTls());
     this.setStatus('connecting');
     const client = mqtt.connect(o.url, options);
     this.client = client;
@@ -107,6 +114,7 @@ export class Transport {
     client.on('reconnect', () => {
       const c = this.freshCredentials();
       if (c) Object.assign(client.options, c);
+      Object.assign(client.options, this.freshTls());
     });
     client.on('connect', () => this.onConnect(client));
     client.on('close', () => {
@@ -155,6 +163,18 @@ export class Transport {
       this.refreshBirth();
     }, wait);
     this.restoreTimer.unref?.();
+  }
+
+  /** mqtt.js TLS options from `tls()` (empty when none or for a plain URL). */
+  private freshTls(): Partial<IClientOptions> {
+    if (!this.opts.tls || !isTlsUrl(this.opts.url)) return {};
+    try {
+      const t = this.opts.tls();
+      return t ? clientTlsOptions(t) : {};
+    } catch (err) {
+      this.opts.logger?.warn({ err: (err as Error).message }, 'TLS material unavailable; reusing the previous one');
+      return {};
+    }
   }
 
   /** The current credentials from `credentials()`, or undefined (none configured, or it threw). */

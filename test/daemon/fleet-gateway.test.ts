@@ -140,7 +140,7 @@ t.test('provisionsAgainstEmbedded: the gateway rule', async (t) => {
   const image = (brokerUrl: string): BoardImage => ({ ...real, fleet: { ...real.fleet, brokerUrl } });
   const cfg = (broker: Record<string, unknown>, enabled = true) =>
     validateConfig({ node: { dataDir: join(dir, 'x'), fleet: 'f1' }, broker, fleet: { enabled, imageDir: fd.path('image', 'b1') } });
-  const gw = cfg({ embedded: { enabled: true, host: '0.0.0.0', port: 1883 } });
+  const gw = cfg({ embedded: { enabled: true, host: '0.0.0.0', port: 1883, allowInsecure: true } });
   t.equal(provisionsAgainstEmbedded(gw, image('mqtt://127.0.0.1:1883')), true, 'loopback, same port');
   t.equal(provisionsAgainstEmbedded(gw, image('mqtt://localhost')), true, 'default port 1883');
   t.equal(provisionsAgainstEmbedded(gw, image(`mqtt://${hostname()}:1883`)), true, 'own hostname');

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import mqtt from 'mqtt';
 import { cli } from '../helpers/cli.js';
 import { capturedLogger, provisionOne, startProvisioner, startSecureBroker, until } from './fixtures.js';
@@ -26,7 +27,11 @@ t.test('fleet init: image vs operator files, 0600 keys, never printed, no overwr
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { image: string[]; operator: string[]; fleetPublicKey: string };
   t.ok(summary.image.some((p) => p.endsWith('claim.json')) && summary.operator.some((p) => p.endsWith('fleet.key')));
   t.notOk(summary.image.some((p) => p.includes('private')), 'no private operator file in the image list');
-  for (const f of filesUnder(out)) if (!f.endsWith('fleet.json')) t.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+  for (const f of filesUnder(out)) if (!f.endsWith('fleet.json') && !f.endsWith('.pem')) t.equal(statSync(f).mode & 0o777, 0o600, `${f} is 0600`);
+  // TLS certificates are public like fleet.json (0644); none holds a key
+  const pems = filesUnder(out).filter((f) => f.endsWith('.pem'));
+  t.same(pems.map((f) => f.slice(out.length)).sort(), ['/image/b1/claim-cert.pem', '/image/b1/fleet-ca.pem', '/tls/ca.pem'], 'the CA and the claim certificate');
+  for (const f of pems) t.notMatch(readFileSync(f, 'utf8'), /PRIVATE KEY/, `${f} holds no key`);
   const seed = (JSON.parse(Buffer.from(readFileChecked(join(out, 'private', 'fleet.key'))!).toString()) as { seed: string }).seed;
   const claimSeed = (JSON.parse(Buffer.from(readFileChecked(join(out, 'image', 'b1', 'claim.json'))!).toString()) as { claimSeed: string }).claimSeed;
   for (const k of [seed, claimSeed]) {
@@ -47,6 +52,17 @@ t.test('fleet init: image vs operator files, 0600 keys, never printed, no overwr
   t.equal(statSync(join(dir, 'acl', 'passwd')).mode & 0o777, 0o600);
   t.match(readFileSync(join(dir, 'acl', 'acl'), 'utf8'), /pattern write h3lix\/v1\/solar\/ccf\/delta\/%u/);
   t.match(readFileSync(join(dir, 'acl', 'passwd'), 'utf8'), /^provisioner:\$7\$101\$/m);
+  const tlsAcl = await cli(['fleet', 'acl', '--fleet-dir', out, '--out', join(dir, 'acl-tls'), '--tls', 'mqtt.example.org,10.0.0.2', '--tls-port', '8884']);
+  t.equal(tlsAcl.code, 0, tlsAcl.stderr);
+  const conf = readFileSync(join(dir, 'acl-tls', 'mosquitto-auth.conf'), 'utf8').split('\n');
+  t.equal(conf[0], 'listener 8884', 'the TLS listener comes first (the per-listener options that follow apply to it)');
+  for (const want of ['require_certificate true', 'use_identity_as_username true', 'use_username_as_clientid true', 'allow_anonymous false']) t.ok(conf.includes(want), want);
+  for (const f of ['cafile', 'certfile', 'keyfile', 'crlfile']) t.ok(conf.some((l) => l.startsWith(`${f} ${join(dir, 'acl-tls')}/`)), `${f} in the output directory`);
+  t.equal(statSync(join(dir, 'acl-tls', 'server.key')).mode & 0o777, 0o600, 'server key 0600');
+  t.match(new X509Certificate(readFileSync(join(dir, 'acl-tls', 'server.pem'))).subjectAltName ?? '', /DNS:mqtt\.example\.org.*IP Address:10\.0\.0\.2/, 'server certificate for the given names');
+  t.match(tlsAcl.stdout, /boards use mqtts:\/\/mqtt\.example\.org:8884/);
+  const noOut = await cli(['fleet', 'acl', '--fleet-dir', out, '--tls', 'x']);
+  t.equal(noOut.code, 64, '--tls without --out is a usage error');
   const wrongFormat = await cli(['fleet', 'acl', '--format', 'emqx', '--fleet-dir', out]);
   t.equal(wrongFormat.code, 64);
 });

@@ -19,7 +19,7 @@ function raw(port: number, host = '127.0.0.1'): Promise<Socket> {
 const closed = (s: Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
 
 async function broker(t: Test, o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const b = new EmbeddedBroker({ host: '0.0.0.0', port: 0, ...o });
+  const b = new EmbeddedBroker({ host: '0.0.0.0', port: 0, allowInsecure: true, ...o });
   await b.start();
   t.teardown(() => b.stop());
   return b;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { ExitCode } from '../exit-codes.js';
+import { isLoopbackHost } from '../../util/loopback.js';
 import { writeLine, type CliContext } from '../context.js';
 
 /** `h3lix config check --config PATH [--print]`: validate a config file. */
@@ -14,6 +15,8 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
     .action((opts: { config: string; print?: boolean }) => {
       const cfg = loadConfigFile(opts.config, ctx.env);
       if (opts.print) writeLine(ctx.stdout, JSON.stringify(cfg, null, 2));
+      const e = cfg.broker.embedded;
+      if (e.enabled && !e.tls.enabled && !isLoopbackHost(e.host)) writeLine(ctx.stderr, `warning: broker.embedded listens plain mqtt:// on ${e.host} (allowInsecure: true): tokens and traffic cross the network in clear; prefer broker.embedded.tls`);
       writeLine(ctx.stdout, `${opts.config}: ok (node ${cfg.node.id}, fleet ${cfg.node.fleet}, board ${cfg.node.board})`);
       ctx.setExitCode(ExitCode.OK);
     });

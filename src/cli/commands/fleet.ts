@@ -13,6 +13,10 @@ import { revokeBatch, revokeNode } from '../../fleet/revoke.js';
 import { decodeReply, encodeCommand, newCorrelationId } from '../../fleet/commands.js';
 import { verifyCertificate } from '../../fleet/certificate.js';
 import { makeProvisionerToken } from '../../fleet/tokens.js';
+import { ensureFleetTls, operatorTls } from '../../fleet/tls-files.js';
+import { writeMosquittoTls } from '../../fleet/mosquitto-tls.js';
+import { clientTlsOptions, isTlsUrl } from '../../sync/tls.js';
+import { registerFleetTlsCommands } from './fleet-tls.js';
 import { ExitCode } from '../exit-codes.js';
 import { parsePositiveInt, parsePositiveNumber, UsageError, writeLine, type CliContext } from '../context.js';
 
@@ -36,7 +40,9 @@ async function operatorClient(fd: FleetDir, broker: string, auth: string): Promi
     // Mosquitto forces client id = username (use_username_as_clientid): the CLI logs in as `operator`
     // so it does not displace a running `fleet serve` (user `provisioner`, same password).
     const username = auth === 'password' ? 'operator' : 'provisioner';
-    return await mqtt.connectAsync(broker, { clientId: `h3lix-operator-${process.pid}-${Date.now() % 100000}`, username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+    // mqtts: a fresh certificate for that username (mutual TLS binds the login to its CN)
+    const tls = isTlsUrl(broker) ? clientTlsOptions(await operatorTls(fd, username, Date.now())) : {};
+    return await mqtt.connectAsync(broker, { clientId: `h3lix-operator-${process.pid}-${Date.now() % 100000}`, username, password, reconnectPeriod: 0, connectTimeout: 5000, ...tls });
   } catch (err) {
     throw new H3lixError('BROKER_UNAVAILABLE', `cannot connect to ${broker}: ${describeError(err)}`, { cause: err, retryable: true });
   }
@@ -59,9 +65,11 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     .option('--broker <url>', 'broker URL boards connect to', url, 'mqtt://127.0.0.1:1883')
     .option('--boards <list>', 'comma-separated board profiles the claim may provision (default any)', list)
     .option('--json', 'print a JSON summary as the last line')
-    .action((o: { fleet: string; out: string; batch: string; uses: number; expires: number; broker: string; boards?: string[]; json?: boolean }) => {
+    .action(async (o: { fleet: string; out: string; batch: string; uses: number; expires: number; broker: string; boards?: string[]; json?: boolean }) => {
       const dir = resolve(o.out);
       const r = initFleet({ dir, fleet: o.fleet, brokerUrl: o.broker, batch: { name: o.batch, uses: o.uses, expiresDays: o.expires, boards: o.boards ?? [] }, now: Date.now() });
+      await ensureFleetTls(r.fleetDir, Date.now());
+      r.image.push(r.fleetDir.path('image', o.batch, 'fleet-ca.pem'), r.fleetDir.path('image', o.batch, 'claim-cert.pem'));
       out(`fleet ${o.fleet} created in ${dir}`);
       out(`fleet public key: ${r.fleetDir.info.fleetPublicKey}`);
       out(`broker: ${o.broker}`);
@@ -82,9 +90,11 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     .option('--uses <n>', 'boards that may provision with the claim', parsePositiveInt('--uses'), 100)
     .option('--expires <days>', 'claim lifetime in days', parsePositiveNumber('--expires', 0.0001, 36500), 30)
     .option('--boards <list>', 'comma-separated board profiles allowed (default any)', list)
-    .action((o: { fleetDir: string; batch: string; uses: number; expires: number; boards?: string[] }) => {
+    .action(async (o: { fleetDir: string; batch: string; uses: number; expires: number; boards?: string[] }) => {
       const fd = FleetDir.open(o.fleetDir);
       const files = addBatch(fd, { name: o.batch, uses: o.uses, expiresDays: o.expires, boards: o.boards ?? [] }, Date.now());
+      await ensureFleetTls(fd, Date.now());
+      files.push(fd.path('image', o.batch, 'fleet-ca.pem'), fd.path('image', o.batch, 'claim-cert.pem'));
       out(`batch ${o.batch} added; board image files:`);
       for (const p of files) out(`  ${p}`);
       ctx.setExitCode(ExitCode.OK);
@@ -167,8 +177,11 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--fleet-dir <dir>', 'fleet directory')
     .option('--format <format>', 'only "mosquitto"', 'mosquitto')
     .option('--out <dir>', 'write acl, passwd (0600) and mosquitto.conf lines there; default print to stdout')
-    .action((o: { fleetDir: string; format: string; out?: string }) => {
+    .option('--tls <names>', 'also a mutual-TLS listener: comma-separated host names/addresses boards use for the broker (needs --out; writes ca.pem, server.pem, server.key, crl.pem)', list)
+    .option('--tls-port <port>', 'port of the mutual-TLS listener', parsePositiveInt('--tls-port'), 8883)
+    .action(async (o: { fleetDir: string; format: string; out?: string; tls?: string[]; tlsPort: number }) => {
       if (o.format !== 'mosquitto') throw new UsageError(`--format must be mosquitto, got "${o.format}"`);
+      if (o.tls && !o.out) throw new UsageError('--tls needs --out (it writes key and certificate files)');
       const fd = FleetDir.open(o.fleetDir);
       const files = buildMosquittoAuth(fd, Date.now());
       if (!o.out) {
@@ -183,12 +196,16 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
         const pwPath = join(dir, 'passwd');
         writeFileSync(aclPath, files.acl, { mode: 0o600 });
         writeFileSync(pwPath, files.passwd, { mode: 0o600 });
-        writeFileSync(join(dir, 'mosquitto-auth.conf'), files.conf(aclPath, pwPath).join('\n') + '\n', { mode: 0o600 });
+        const tls = o.tls ? await writeMosquittoTls(fd, { dir, port: o.tlsPort, names: o.tls, now: Date.now() }) : undefined;
+        writeFileSync(join(dir, 'mosquitto-auth.conf'), [...(tls?.conf ?? []), ...files.conf(aclPath, pwPath)].join('\n') + '\n', { mode: 0o600 });
+        if (tls) out(`mutual TLS on port ${o.tlsPort}: ${tls.cafile}, ${tls.certfile}, ${tls.keyfile}, ${tls.crlfile} (${tls.revokedSerials.length} revoked certificates); boards use mqtts://${o.tls?.[0] ?? '<broker>'}:${o.tlsPort}`);
         out(`wrote ${aclPath}, ${pwPath} and ${join(dir, 'mosquitto-auth.conf')} (${files.users} users)`);
         out(`include ${join(dir, 'mosquitto-auth.conf')} in mosquitto.conf; after provisioning or revoking, re-run and send SIGHUP to mosquitto`);
       }
       ctx.setExitCode(ExitCode.OK);
     });
+
+  registerFleetTlsCommands(fleet, ctx);
 
   fleet
     .command('revoke [node]')

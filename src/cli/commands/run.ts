@@ -15,6 +15,7 @@ import { loadBoardProfile } from '../../energy/board-profile.js';
 import { hasUsableCertificate, prepareFleetNode, prepareFleetTrust, provisionsAgainstEmbedded, type FleetNode, type FleetTrust } from '../../fleet/fleet-node.js';
 import { loadOrCreateIdentity, type NodeIdentity } from '../../store/identity.js';
 import { EmbeddedBroker } from '../../sync/embedded-broker.js';
+import { embeddedTlsFromConfig } from '../../sync/tls.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { createLogger, moduleLogger, type Logger } from '../../util/logger.js';
 import { ExitCode } from '../exit-codes.js';
@@ -50,7 +51,7 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
   // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
   const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
   const handles: FeatureHandles = {};
-  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials() } } : {}) });
+  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials(), tls: () => fleetNode.brokerTls() } } : {}) });
   const daemon = createDaemon({
     config: o.config,
     logger: o.logger,
@@ -78,9 +79,9 @@ async function gatewayBoot(config: H3lixConfig, clock: Clock, logger: Logger): P
   if (hasUsableCertificate(config, image, identity.nodeId, clock.now())) return undefined;
   const trust = prepareFleetTrust({ config, clock, logger, image });
   const { host, port } = config.broker.embedded;
-  const broker = new EmbeddedBroker({ host, port, logger: moduleLogger(logger, 'broker'), hooks: trust.brokerHooks });
+  const broker = new EmbeddedBroker({ host, port, logger: moduleLogger(logger, 'broker'), hooks: trust.brokerHooks, ...embeddedTlsFromConfig(config) });
   await broker.start();
-  log.info({ host, port: broker.port, image: image.fleet.brokerUrl }, `gateway boot: embedded broker started before provisioning; run \`h3lix fleet serve --broker mqtt://<this board>:${broker.port}\` on the operator machine`);
+  log.info({ host, port: broker.port, image: image.fleet.brokerUrl }, `gateway boot: embedded broker started before provisioning; run \`h3lix fleet serve --broker ${broker.url.split(':')[0]}://<this board>:${broker.port}\` on the operator machine`);
   return { broker, trust, identity };
 }
 

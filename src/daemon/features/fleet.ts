@@ -25,6 +25,7 @@ export function fleetDaemonOptions(fn: FleetNode, config: H3lixConfig): Partial<
     inboundFilter: fn.inboundFilter,
     extraSubscriptions: fn.subscriptions,
     brokerCredentials: () => fn.brokerCredentials(),
+    brokerTls: () => fn.brokerTls(),
     excludeOrigin: (origin) => fn.isRevoked(origin),
     ...(config.broker.embedded.enabled ? { brokerHooks: fn.brokerHooks } : {}),
     ...(embeddedHere ? {} : { brokerUrl: fn.brokerUrl }),

@@ -23,6 +23,7 @@ import { LatencyHistogram } from '../../util/histogram.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
+import { extraClientTls, type ClientTls } from '../../sync/tls.js';
 
 /** How long start() waits for the instance's broker subscription before going on in the background, ms. */
 const SUBSCRIBE_GRACE_MS = 5000;
@@ -38,6 +39,8 @@ export interface InstanceBrokerOverride {
   url?: string;
   /** Credentials re-read before every (re)connect (fleet token auth). Default: `broker.username/password`. */
   credentials?: () => { username: string; password: string };
+  /** Client TLS for an `mqtts://` broker (fleet: the node certificate). Default: the `broker.tls` files. */
+  tls?: () => ClientTls | undefined;
 }
 
 /**
@@ -192,6 +195,7 @@ export class DaemonLearningFeature implements Feature {
       keepalive: config.broker.keepaliveSeconds,
       ...(first.username !== undefined ? { username: first.username } : {}),
       ...(first.password !== undefined ? { password: first.password } : {}),
+      ...extraClientTls(config, broker.url, this.opts.broker?.tls),
     });
     if (creds) {
       // token credentials expire: re-read them before every reconnect, as the daemon's transport does
