@@ -1,7 +1,7 @@
 import type { VersionVector } from '../ccf/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { aheadOf, type CoverageRanges } from './sync-vector.js';
-import { bucketOf, bucketsBehind, VectorSummarizer, type VectorSummary } from './vector-summary.js';
+import { bucketOf, bucketsBehind, bucketsDiffering, VectorSummarizer, type VectorSummary } from './vector-summary.js';
 
 /** Peers that answer one want in a large fleet (about this many, picked by the want's nonce). */
 export const ANSWERERS_PER_WANT = 8;
@@ -78,6 +78,13 @@ export class AntiEntropy {
   private readonly summaries = new Map<string, VectorSummary>();
   private readonly summarizer = new VectorSummarizer();
   private localSummary: { key: string; summary: VectorSummary } | undefined;
+  /**
+   * Until this monotonic time (just after a (re)connect) every bucket that differs counts as one we
+   * may lack, not only those where the peer's sum is not below ours: after a partition both sides
+   * moved, a bucket can hold our own newer versions *and* the peer's, and the retained digests we get
+   * on reconnect were published before the peers had ours.
+   */
+  private differUntil = -Infinity;
   /** peer → monotonic time its latest digest/want was sent (estimated from the envelope HLC). */
   private readonly sentAt = new Map<string, number>();
   private readonly peers = new Map<string, VersionVector>();
@@ -185,7 +192,16 @@ export class AntiEntropy {
     this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
     const local = this.opts.local(); // the history is kept current by touch() where the vector moves
     if (digest === local.digest) return;
-    if (bucketsBehind(this.summary(local.sync), summary).length) this.armWant();
+    if (this.lacking(this.summary(local.sync), summary).length) this.armWant();
+  }
+
+  /** We (re)connected: the digests that follow are compared for any difference for a while. */
+  onConnected(): void {
+    this.differUntil = this.opts.clock.monotonic() + 4 * this.settle + 2 * this.jitter;
+  }
+
+  private lacking(mine: VectorSummary, peer: VectorSummary): number[] {
+    return this.opts.clock.monotonic() < this.differUntil ? bucketsDiffering(mine, peer) : bucketsBehind(mine, peer);
   }
 
   /** Our own summary, recomputed only when the sync vector moved (it only grows: size + sum change). */
@@ -285,7 +301,7 @@ export class AntiEntropy {
       }
       const mine = this.summary(local.sync);
       const buckets = new Set<number>();
-      for (const s of this.summaries.values()) for (const b of bucketsBehind(mine, s)) buckets.add(b);
+      for (const s of this.summaries.values()) for (const b of this.lacking(mine, s)) buckets.add(b);
       if (buckets.size) {
         this.stats.wants++;
         // a want nobody answers (lost, or its answerers lacked it too) is asked again on the next digest

@@ -186,7 +186,10 @@ export class CcfSync {
     this.offs.push(this.o.transport.events.on('message', (topic, payload) => this.onMessage(topic, payload)));
     this.offs.push(
       this.o.transport.events.on('status', (s) => {
-        if (s === 'connected') this.publishDigest();
+        if (s === 'connected') {
+          this.ae.onConnected();
+          this.publishDigest();
+        }
       }),
     );
     if (this.o.field.localVersion() > this.lastPublished) this.armDelta();

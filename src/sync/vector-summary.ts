@@ -68,6 +68,21 @@ export function bucketsBehind(mine: VectorSummary, peer: VectorSummary): number[
   return out;
 }
 
+/** Buckets whose hashes differ, whichever side is ahead (after a partition both sides may be). */
+export function bucketsDiffering(mine: VectorSummary, peer: VectorSummary): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < SUMMARY_BUCKETS; b++) {
+    const off = b * SUMMARY_HASH_BYTES;
+    for (let i = 0; i < SUMMARY_HASH_BYTES; i++) {
+      if (mine.hashes[off + i] !== peer.hashes[off + i]) {
+        out.push(b);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** The entries of `vv` whose origin falls in one of `buckets`. */
 export function restrictToBuckets(vv: VersionVector, buckets: readonly number[]): VersionVector {
   const set = new Set(buckets);

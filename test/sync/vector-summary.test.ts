@@ -91,3 +91,29 @@ t.test('bad summaries and wants are refused with their reason', (t) => {
   t.throws(() => decodeWantBody(want((w) => w.int(2 ** 33), 'r')), /uint32/, 'nonce too large');
   t.end();
 });
+
+t.test('after a reconnect a bucket that differs both ways is wanted; outside that window it waits for a digest that is ahead', async (t) => {
+  const { AntiEntropy } = await import('../../src/sync/anti-entropy.js');
+  const { ManualClock } = await import('../../src/util/clock.js');
+  const all = origins(400);
+  const b = bucketOf(all[0]!);
+  const [mineAhead, theirsAhead, third] = all.filter((o) => bucketOf(o) === b);
+  // both sides moved while apart: we hold mineAhead v5 and third v4, the peer theirsAhead v3 (we have v2)
+  const base = Object.fromEntries(all.map((o) => [o, 2]));
+  const mine = { ...base, [mineAhead!]: 5, [third!]: 4 };
+  const theirs = { ...base, [theirsAhead!]: 3 };
+  const peerSummary = new VectorSummarizer().summarize(theirs);
+  const run = (reconnected: boolean) => {
+    const clock = new ManualClock();
+    const wants: Array<number[] | undefined> = [];
+    const ae = new AntiEntropy({ self: 'me', clock, local: () => ({ sync: mine, digest: 'a'.repeat(64) }), respond: () => undefined, want: (bs) => wants.push(bs), random: () => 0.5 });
+    if (reconnected) ae.onConnected();
+    ae.onPeerSummary('peer', peerSummary, 'b'.repeat(64));
+    clock.advance(5000);
+    ae.stop();
+    return wants;
+  };
+  t.same(bucketsBehind(new VectorSummarizer().summarize(mine), peerSummary), [], 'the peer\'s sum in that bucket is below ours: "behind" alone does not see what we lack');
+  t.same(run(true), [[b]], 'just after a reconnect the differing bucket is wanted');
+  t.same(run(false), [], 'control: without the reconnect window no want goes out (a later digest that is ahead brings it)');
+});
