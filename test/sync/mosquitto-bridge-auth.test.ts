@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { pbkdf2Sync, X509Certificate } from 'node:crypto';
 import mqtt from 'mqtt';
 import { cli } from '../helpers/cli.js';
 import { freePort, startMosquitto, MOSQUITTO_BIN, type MosquittoHandle } from '../helpers/mosquitto.js';
@@ -174,4 +175,25 @@ t.test('bad arguments are refused with the reason, and nothing is recorded', asy
   const r = await cli(['fleet', 'bridge', '--fleet', 'f1', '--site', 'north', '--remote', '127.0.0.1:1883', '--tls']);
   t.match(r.stderr, /--tls needs --fleet-dir/, 'a hand-configured fleet broker has no CA here');
   t.same(fd.bridges(), [], 'no bridge was recorded');
+});
+
+t.test('fleet acl emits what fleet bridge recorded (no Mosquitto needed)', async (t) => {
+  const dir = t.testdir();
+  const fd = makeFleet(dir);
+  const before = await ok(t, ['fleet', 'acl', '--fleet-dir', fd.dir]);
+  t.notMatch(before, /h3lix-bridge-/, 'no bridge user before a bridge is recorded');
+  const pwConf = await ok(t, ['fleet', 'bridge', '--fleet-dir', fd.dir, '--site', 'north', '--remote', '10.0.0.1:1883']);
+  const password = /^remote_password (\S+)$/m.exec(pwConf)?.[1];
+  t.match(pwConf, /^remote_username h3lix-bridge-north$/m, 'the bridge logs in as h3lix-bridge-north');
+  await ok(t, ['fleet', 'bridge', '--fleet-dir', fd.dir, '--site', 'south', '--remote', '10.0.0.1:8883', '--tls', '--out', join(dir, 'south.conf')]);
+  const acl = await ok(t, ['fleet', 'acl', '--fleet-dir', fd.dir]);
+  for (const site of ['north', 'south']) t.match(acl, new RegExp(`user h3lix-bridge-${site}\\ntopic readwrite h3lix/v1/f1/#\\n`), `ACL block for ${site}`);
+  const hash = /^h3lix-bridge-north:(\S+)$/m.exec(acl)?.[1];
+  t.ok(hash, 'a password line for the password bridge');
+  const [, iter, salt, dk] = hash!.split('$').slice(1);
+  t.equal(pbkdf2Sync(password!, Buffer.from(salt!, 'base64'), Number(iter), 64, 'sha512').toString('base64'), dk, 'the hash is of the password written into the site conf');
+  t.notMatch(acl, /^h3lix-bridge-south:/m, 'none for the TLS bridge (it logs in with its certificate)');
+  const cert = new X509Certificate(readFileSync(join(dir, 'h3lix-bridge-south.pem')));
+  t.match(cert.subject, /CN=h3lix-bridge-south/, 'the TLS bridge certificate names h3lix-bridge-south');
+  t.ok(cert.checkIssued(new X509Certificate(readFileSync(fd.path('tls', 'ca.pem')))), 'issued by the fleet CA');
 });
