@@ -11,6 +11,12 @@ export interface BridgeOptions {
   /** Login on the parent broker (its ACL must grant this user readwrite on `h3lix/v1/<fleet>/#`). */
   remoteUsername?: string;
   remotePassword?: string;
+  /**
+   * Mutual TLS to the fleet broker's `fleet acl --tls` listener: the fleet CA and the bridge's client
+   * certificate (CN `h3lix-bridge-<site>`, bridge-identity.ts) and key, as paths on the site broker.
+   * The listener takes the CN as the username, so no remote_username/remote_password is written.
+   */
+  tls?: { cafile: string; certfile: string; keyfile: string };
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -27,12 +33,16 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
   if (!NAME.test(o.fleet)) throw new H3lixError('CLI_USAGE', `fleet ${JSON.stringify(o.fleet)}: letters, digits, _ and - only`);
   if (!Number.isInteger(o.remotePort) || o.remotePort < 1 || o.remotePort > 65_535) throw new H3lixError('CLI_USAGE', `--remote port ${o.remotePort}: expected 1-65535`);
   if ((o.remoteUsername === undefined) !== (o.remotePassword === undefined)) throw new H3lixError('CLI_USAGE', 'give both the remote username and its password, or neither');
+  if (o.tls && o.remoteUsername !== undefined) throw new H3lixError('CLI_USAGE', 'a TLS bridge logs in with its certificate: give no remote username');
   return [
     `# h3lix site bridge: site ${o.site} -> fleet broker ${o.remoteHost}:${o.remotePort} (h3lix fleet bridge)`,
     `connection h3lix-${o.site}`,
     `address ${o.remoteHost}:${o.remotePort}`,
     `remote_clientid h3lix-bridge-${o.site}`,
     ...(o.remoteUsername !== undefined ? [`remote_username ${o.remoteUsername}`, `remote_password ${o.remotePassword}`] : []),
+    // mosquitto.conf(5) bridge_cafile/bridge_certfile/bridge_keyfile; bridge_insecure stays false, so the
+    // fleet broker's certificate must name the host in `address` (`fleet acl --tls <names>`).
+    ...(o.tls ? [`bridge_cafile ${o.tls.cafile}`, `bridge_certfile ${o.tls.certfile}`, `bridge_keyfile ${o.tls.keyfile}`] : []),
     `topic h3lix/v1/${o.fleet}/# both 1`,
     'bridge_protocol_version mqttv311',
     'try_private true',
@@ -44,7 +54,13 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
   ];
 }
 
-/** The parent broker's ACL lines for a site bridge's user (Mosquitto acl_file syntax). */
+/**
+ * The parent broker's ACL lines for a site bridge's user (Mosquitto acl_file syntax). `readwrite` on the
+ * whole fleet tree is what `topic h3lix/v1/<fleet>/# both` needs: the bridge subscribes to `#` on the
+ * fleet broker and republishes whatever its site's boards publish (deltas, digests, wants, births,
+ * command replies, provisioning requests), and it carries every fleet topic down (revocations,
+ * certificates, commands). Narrower lists would silently stop a topic class at the site boundary.
+ */
 export function bridgeAclLines(fleet: string, username: string): string[] {
   return [`user ${username}`, `topic readwrite h3lix/v1/${fleet}/#`, ''];
 }

@@ -18,6 +18,7 @@ import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
  *   state/pending/<request>.json  manual-mode requests awaiting `fleet approve|reject`
  *   state/revocations.json        revoked nodes and batches, and the signed list (seq only grows)
  *   state/cmd.json                last command sequence number
+ *   state/bridges/<site>.json     a site bridge's login on the fleet broker (`fleet bridge --fleet-dir`; bridge-identity.ts)
  *   tls/ca.pem                    the fleet TLS CA, self-signed by the fleet key (public; tls-files.ts)
  *   tls/server-<name>.pem|.key    broker server certificates (`fleet tls-server`; the key 0600)
  *   image/<batch>/fleet-ca.pem    the CA again, and claim-cert.pem (CN claim-<batch>, the claim key)
@@ -98,6 +99,18 @@ export interface RevocationState {
   batches?: { batch: string; at: number; reason: string }[];
   /** base64 signed list for `seq`. */
   signed?: string;
+}
+
+/** A site broker's bridge login on the fleet broker (`h3lix fleet bridge --fleet-dir`, bridge-identity.ts). */
+export interface BridgeRecord {
+  site: string;
+  /** `h3lix-bridge-<site>`: the bridge's remote client id, MQTT username and TLS certificate CN. */
+  username: string;
+  issuedAt: number;
+  /** Mosquitto password hash (password bridges). */
+  brokerPasswordHash?: string;
+  /** base64 DER X.509 client certificate (TLS bridges). */
+  tlsCert?: string;
 }
 
 function readJson<T>(path: string): T | undefined {
@@ -233,6 +246,18 @@ export class FleetDir {
 
   saveProvisionerPassword(password: string): void {
     writeJson(this.path('private', 'provisioner.json'), { brokerPassword: password });
+  }
+
+  bridge(site: string): BridgeRecord | undefined {
+    return readJson<BridgeRecord>(this.path('state', 'bridges', `${safe(site, 'site')}.json`));
+  }
+
+  saveBridge(r: BridgeRecord): void {
+    writeJson(this.path('state', 'bridges', `${safe(r.site, 'site')}.json`), r);
+  }
+
+  bridges(): BridgeRecord[] {
+    return this.list('bridges').map((n) => this.bridge(n)).filter((x): x is BridgeRecord => x !== undefined);
   }
 
   /** Next command sequence number (persisted; strictly increasing across runs). */

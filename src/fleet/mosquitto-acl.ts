@@ -1,5 +1,6 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { RULE_TEMPLATES } from './acl-policy.js';
+import { bridgeAclLines } from './bridge.js';
 import type { FleetDir } from './fleet-dir.js';
 import { defencesOff, type Defence } from '../sync/defences.js';
 
@@ -19,6 +20,9 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  *   no secret.
  * - Node reads are per-user `topic read` blocks, so a claim holder (whose key ships in every image)
  *   cannot read field traffic, and nobody can read another node's `cmd/<node>`.
+ * - Site bridges (`fleet bridge --fleet-dir`, bridge-identity.ts): user `h3lix-bridge-<site>` with
+ *   `topic readwrite` on the whole fleet tree (bridge.ts `bridgeAclLines`); a password line when the
+ *   bridge has a password, none when it logs in with its TLS certificate.
  * - Revoked nodes and revoked, used-up or expired claims are left out of the password file: regenerate after
  *   `fleet revoke` / provisioning and reload Mosquitto (SIGHUP) to apply.
  * Known residue of plugin-free patterns: `pattern` lines apply to every user, so a claim user may
@@ -79,6 +83,10 @@ export function buildMosquittoAuth(fd: FleetDir, now: number, opts: { defencesOf
     acl.push(`user ${n.nodeId}`);
     for (const t of RULE_TEMPLATES.NODE_SUBSCRIBE) if (!t.includes('<self>')) acl.push(`topic read ${root}${t}`);
     acl.push('');
+  }
+  for (const b of fd.bridges()) {
+    if (b.brokerPasswordHash) passwd.push(`${b.username}:${b.brokerPasswordHash}`);
+    acl.push(`# site bridge ${b.site} (h3lix fleet bridge)`, ...bridgeAclLines(fd.fleet, b.username));
   }
   acl.push('# every user: own topics by username (%u = client id, use_username_as_clientid)');
   for (const t of RULE_TEMPLATES.NODE_PUBLISH) acl.push(`pattern write ${root}${sub(t, '%u')}`);
