@@ -23,6 +23,12 @@ void fwu_init(fwu_t *f, const uint8_t version[3]) {
   f->running = f->trial ? r.pending : r.active;
   f->trial_start_ms = hal_millis();
   up_rec_load(&f->up);
+  /* A cut between CONFIRM's two writes (boot record, then update record) leaves the update record
+     "complete" for the slot that is now active and confirmed: that update is over, not pending. */
+  if (!f->trial && f->up.state == UP_COMPLETE && f->up.slot == r.active && r.pending == SLOT_NONE) {
+    f->up.state = UP_NONE;
+    (void)up_rec_store(&f->up);
+  }
   f->persisted = f->up.next;
 }
 
