@@ -155,6 +155,7 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
     }
     return { sent, received, bridge: broker.bridge.bytes };
   };
+  let measuring = false;
   const byKind: Record<string, number> = {};
   let digestBytes = 0;
   let digestCount = 0;
@@ -171,7 +172,6 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
     }
     return ok;
   };
-  let measuring = false;
   const steadyMs = (o.steadyMin ?? 10) * 60_000;
   const before = snap();
   measuring = true;
