@@ -117,3 +117,26 @@ t.test('after a reconnect a bucket that differs both ways is wanted; outside tha
   t.same(run(true), [[b]], 'just after a reconnect the differing bucket is wanted');
   t.same(run(false), [], 'control: without the reconnect window no want goes out (a later digest that is ahead brings it)');
 });
+
+t.test('a want with a nonce wakes about 8 of 40 peers; without the nonce every peer answers', async (t) => {
+  const { AntiEntropy } = await import('../../src/sync/anti-entropy.js');
+  const { ManualClock } = await import('../../src/util/clock.js');
+  const ids = origins(41);
+  const answered = (nonce: number | undefined) => {
+    const clock = new ManualClock();
+    let n = 0;
+    const helpers = ids.slice(1).map((self) => new AntiEntropy({ self, clock, local: () => ({ sync: { [ids[0]!]: 1, x: 5 }, digest: 'a'.repeat(64) }), respond: () => n++, want: () => undefined, random: () => 0.5, settleMs: 0 }));
+    const summary = new VectorSummarizer().summarize({ x: 5 });
+    // every helper knows the 40 others (their digests), so the fleet is large enough for the subset
+    for (const h of helpers) for (const p of ids.slice(1)) h.onPeerSummary(p, summary, 'a'.repeat(64));
+    clock.advance(10);
+    for (const h of helpers) h.onPeerVector(ids[0]!, { x: 1 }, undefined, 0, nonce === undefined ? {} : { nonce });
+    clock.advance(10_000);
+    for (const h of helpers) h.stop();
+    return n;
+  };
+  const counts = [1, 2, 3, 4, 5].map((nonce) => answered(nonce));
+  t.ok(counts.every((c) => c <= 16), `answers per want with a nonce: ${counts.join(', ')} of 40 (about 8 expected)`);
+  t.ok(counts.some((c) => c > 0), 'someone answers');
+  t.equal(answered(undefined), 40, 'control: a want without a nonce is answered by all 40');
+});
