@@ -14,62 +14,42 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { TypedEvents } from '../util/events.js';
 import { moduleLogger, silentLogger, type Logger } from '../util/logger.js';
 import { CcfSync, type SyncStatePort } from '../sync/ccf-sync.js';
-import { EmbeddedBroker, type BrokerAuthHooks } from '../sync/embedded-broker.js';
-import { OpenKeyResolver, type KeyResolver } from '../sync/key-resolver.js';
+import { EmbeddedBroker } from '../sync/embedded-broker.js';
+import { OpenKeyResolver } from '../sync/key-resolver.js';
 import { OutboxPump } from '../sync/outbox-pump.js';
 import type { Presence } from '../sync/presence.js';
 import { fleetTopics } from '../sync/topics.js';
 import { Transport, type TransportEvents } from '../sync/transport.js';
-import { clientTlsFromConfig, embeddedTlsFromConfig, type ClientTls } from '../sync/tls.js';
+import { clientTlsFromConfig, embeddedTlsFromConfig } from '../sync/tls.js';
 import { CompactionFeature } from './compaction.js';
-import type { DaemonContext, DaemonEvents, Feature, FeatureFactory, PresenceInfo } from './feature.js';
+import { resolvePlugs } from './core-plug.js';
+import type { DaemonContext, DaemonEvents, DaemonLogin, Feature, FeatureFactory, PresenceInfo } from './feature.js';
 
-/** Called for every inbound message before the sync feature sees it (demo chaos, fleet filters). */
-export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: string, payload: Buffer) => void) => void;
+export type { InboundFilter } from './core-plug.js';
 
 /**
  * Options of {@link createDaemon}.
  * - `config`: validated configuration. Required.
  * - `logger`: default silent. `clock`: default systemClock.
  * - `features`: factories of plugged-in features (energy, instance, fleet...), started in order after
- *   the core and stopped in reverse before it. Default none.
- * - `brokerHooks`: aedes authenticate/authorize hooks for the embedded broker. Default none.
- * - `keyResolver(identity)`: sender key resolution. Default: open mode (OpenKeyResolver, keys learned
- *   from births, checked against self-certifying ids).
- * - `brokerUrl`: connect here instead of `broker.url` / the embedded broker. Default none.
- * - `inboundFilter`: see InboundFilter. Default pass-through.
+ *   the core and stopped in reverse before it. A factory may carry a core plug (`withPlug`,
+ *   src/daemon/core-plug.ts): broker authentication, broker login, subscriptions, an inbound stage,
+ *   sender trust, excluded origins, an adopted embedded broker. Fleet mode is such a feature
+ *   (src/daemon/features/fleet.ts); the core knows nothing about certificates or tokens. Plugs are
+ *   combined when createDaemon is called: two features filling the same seam throw CONFIG_INVALID.
+ *   Default none.
  * - `drainTimeoutMs`: how long stop() tries to flush the outbox. Default 3000.
  * - `jitterMs`: anti-entropy answer window; default config `sync.antiEntropyJitterMs`.
  * - `random`: jitter source; default Math.random.
- * - `extraSubscriptions`: topics subscribed in addition to the sync topics (fleet: certs,
- *   revocations, `cmd/<node>`). Default none.
- * - `brokerTls()`: TLS material for an `mqtts://` broker, re-read before every (re)connect (fleet: the
- *   certificate issued at provisioning). Default: the `broker.tls` files.
- * - `brokerCredentials()`: MQTT username/password, re-read before every (re)connect; overrides
- *   `broker.username/password`. Default none (the config's static credentials).
- * - `excludeOrigin(origin)`: origins that must not count in the field (fleet: revoked nodes), see
- *   `CcfFieldOptions.exclude`. Default none.
- * - `broker`: an embedded broker started by the caller (fleet gateway boot: it served provisioning),
- *   used instead of creating one from `broker.embedded` (its hooks are its own; `brokerHooks` is then
- *   ignored). The daemon owns it from here: stop() stops it, also when start() fails. Default none.
  */
 export interface DaemonOptions {
   config: H3lixConfig;
   logger?: Logger;
   clock?: Clock;
   features?: FeatureFactory[];
-  brokerHooks?: BrokerAuthHooks;
-  keyResolver?: (self: { nodeId: string; publicKey: Uint8Array }) => KeyResolver;
-  brokerUrl?: string;
-  inboundFilter?: InboundFilter;
   drainTimeoutMs?: number;
   jitterMs?: number;
   random?: () => number;
-  extraSubscriptions?: string[];
-  brokerCredentials?: () => { username: string; password: string };
-  brokerTls?: () => ClientTls | undefined;
-  excludeOrigin?: (origin: string) => boolean;
-  broker?: EmbeddedBroker;
 }
 
 /** A running (or startable) node. */
@@ -89,6 +69,7 @@ export interface Daemon {
  */
 export function createDaemon(opts: DaemonOptions): Daemon {
   const config = opts.config;
+  const plugs = resolvePlugs(opts.features ?? []);
   const logger = opts.logger ?? silentLogger();
   const clock = opts.clock ?? systemClock;
   const events = new TypedEvents<DaemonEvents>();
@@ -158,45 +139,54 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const outbox = new Outbox({ store: st, clock, logger: moduleLogger(logger, 'outbox'), ...config.sync.outbox });
     const seq = new SeqStore({ store: st, sender: nodeId });
     const fieldStore = new FieldStore({ store: st });
-    const field = new CcfField({ nodeId, clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(logger, 'ccf'), ...(opts.excludeOrigin ? { exclude: opts.excludeOrigin } : {}) });
+    const field = new CcfField({ nodeId, clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(logger, 'ccf'), ...(plugs.excludeOrigin ? { exclude: plugs.excludeOrigin } : {}) });
     const saved = fieldStore.load();
     field.restore(saved.contributions, saved.localVersion);
     const signer = createSigner(identity.signing);
     const topics = fleetTopics(fleet);
 
-    const embedded = opts.broker ?? (config.broker.embedded.enabled
-      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...embeddedTlsFromConfig(config), ...(opts.brokerHooks ? { hooks: opts.brokerHooks } : {}) })
+    const embedded = plugs.broker ?? (config.broker.embedded.enabled
+      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...embeddedTlsFromConfig(config), ...(plugs.brokerAuth ? { hooks: plugs.brokerAuth } : {}) })
       : undefined);
     if (embedded) await startFeature(named('broker', embedded));
-    const url = opts.brokerUrl ?? config.broker.url ?? embedded?.url;
+    const upstream = plugs.login.url ?? config.broker.url;
+    const url = upstream ?? embedded?.url;
     if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
 
-    const configTls = opts.brokerTls ? undefined : clientTlsFromConfig(config); // a missing file: CONFIG_INVALID now
+    const configTls = plugs.login.tls ? undefined : clientTlsFromConfig(config); // a missing file: CONFIG_INVALID now
+    const staticCredentials = { username: config.broker.username, password: config.broker.password };
+    const login: DaemonLogin = {
+      url,
+      // the embedded aedes speaks MQTT 3.1.1 only; protocolVersion applies to an upstream broker
+      protocolVersion: upstream ? config.broker.protocolVersion : 4,
+      credentials: plugs.login.credentials ?? (() => staticCredentials),
+      refreshCredentials: plugs.login.credentials !== undefined,
+      tls: plugs.login.tls ?? (() => configTls),
+    };
     const death: Presence = { v: 1, online: false, node: nodeId, fleet, ts: 0, publicKey: Buffer.from(identity.signing.publicKey).toString('base64') };
     const transport = new Transport({
       url,
       clientId: `h3lix-${fleet}-${nodeId}`.slice(0, 128),
-      // the embedded aedes speaks MQTT 3.1.1 only; protocolVersion applies to an upstream broker
-      protocolVersion: opts.brokerUrl ?? config.broker.url ? config.broker.protocolVersion : 4,
+      protocolVersion: login.protocolVersion,
       reconnectMs: config.broker.reconnectMs,
       keepaliveSeconds: config.broker.keepaliveSeconds,
       username: config.broker.username,
       password: config.broker.password,
-      ...(opts.brokerCredentials ? { credentials: opts.brokerCredentials } : {}),
-      tls: opts.brokerTls ?? (() => configTls),
+      ...(plugs.login.credentials ? { credentials: plugs.login.credentials } : {}),
+      tls: login.tls,
       stateTopic: topics.state(nodeId),
-      subscriptions: [...topics.subscriptions(), ...(opts.extraSubscriptions ?? [])],
+      subscriptions: [...topics.subscriptions(), ...plugs.subscriptions],
       death,
       birth: () => birth(),
       logger: moduleLogger(logger, 'mqtt'),
     });
-    const filter = opts.inboundFilter;
+    const filter = plugs.inbound;
     const deliver = (t: string, p: Buffer) => inbound.emit('message', t, p);
     transport.events.on('status', (s, r) => inbound.emit('status', s, r));
     transport.events.on('message', (t, p) => (filter ? filter(t, p, deliver) : deliver(t, p)));
 
     const pump = new OutboxPump({ outbox, transport, clock, logger: moduleLogger(logger, 'pump') });
-    const keys = opts.keyResolver ? opts.keyResolver({ nodeId, publicKey: identity.signing.publicKey }) : new OpenKeyResolver({ self: { node: nodeId, publicKey: identity.signing.publicKey }, logger: moduleLogger(logger, 'keys') });
+    const keys = plugs.keys ? plugs.keys({ nodeId, publicKey: identity.signing.publicKey }) : new OpenKeyResolver({ self: { node: nodeId, publicKey: identity.signing.publicKey }, logger: moduleLogger(logger, 'keys') });
     const state: SyncStatePort = {
       load: () => {
         const s = kv.getString('sync.state');
@@ -248,8 +238,8 @@ export function createDaemon(opts: DaemonOptions): Daemon {
         versions: { origins: Object.keys(vv).length, total: Object.values(vv).reduce((a, b) => a + b, 0), digest: field.digest() },
       };
       if (presence.energyMode) p.energyMode = presence.energyMode;
-      if (presence.certificate) p.certificate = Buffer.from(presence.certificate).toString('base64');
-      if (presence.wake) Object.assign(p, { wake: presence.wake }); // presence schema is loose: older peers ignore it
+      // what features put in the birth (energy mode, wake reason, the fleet certificate): the core copies it
+      for (const [k, v] of Object.entries(presence)) if (v !== undefined) Object.assign(p, { [k]: v });
       return p;
     }
 
@@ -270,6 +260,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       pump,
       sync,
       broker: embedded,
+      login,
       events,
       presence,
       inbound,
@@ -286,7 +277,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     await startFeature(named('transport', transport));
     const everyMs = Math.min((config.ccf.retentionSeconds * 1000) / 10, 3_600_000);
     await startFeature(new CompactionFeature({ field, fieldStore, clock, everyMs, logger: moduleLogger(logger, 'compaction') }));
-    logger.info({ node: nodeId, fleet, broker: url, embedded: embedded ? `${embedded.host}:${embedded.port}` : 'off', dataDir, contributions: field.size(), outbox: outbox.size().messages }, 'h3lix daemon started');
+    logger.info({ node: nodeId, fleet, broker: url, plugs: plugs.owners, embedded: embedded ? `${embedded.host}:${embedded.port}` : 'off', dataDir, contributions: field.size(), outbox: outbox.size().messages }, 'h3lix daemon started');
   }
 
   async function stop(reason = 'stop'): Promise<{ outboxLeft: number }> {
@@ -312,7 +303,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
       }
       running.length = 0;
       // A caller-started broker that start() never reached (e.g. the store failed to open).
-      if (opts.broker) await opts.broker.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'embedded broker stop failed'));
+      if (plugs.broker) await plugs.broker.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'embedded broker stop failed'));
       if (replayTimer) clock.clearTimeout(replayTimer);
       replayTimer = undefined;
       try {

@@ -8,7 +8,8 @@ import { createRng, type Rng } from '../util/prng.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { EmbeddedBroker } from '../sync/embedded-broker.js';
-import { createDaemon, type Daemon, type InboundFilter } from './daemon.js';
+import { createDaemon, type Daemon } from './daemon.js';
+import { plugOnly, type InboundFilter } from './core-plug.js';
 
 /**
  * Options of {@link runDemo}.
@@ -119,7 +120,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         sync: { debounceMs: 100, digestIntervalMs: 3000 },
         log: { level: 'silent' },
       });
-      const daemon = createDaemon({ config, logger: opts.logger ?? silentLogger(), inboundFilter: reorder, jitterMs: 300, drainTimeoutMs: 1000, random: () => rng.next() });
+      const daemon = createDaemon({ config, logger: opts.logger ?? silentLogger(), features: [plugOnly({ name: 'demo-reorder', inbound: reorder })], jitterMs: 300, drainTimeoutMs: 1000, random: () => rng.next() });
       await daemon.start();
       nodes.push({ daemon, id: daemon.context.nodeId });
     }

@@ -13,6 +13,8 @@ import type { EmbeddedBroker } from '../sync/embedded-broker.js';
 import type { OutboxPump } from '../sync/outbox-pump.js';
 import type { Topics } from '../sync/topics.js';
 import type { Transport, TransportEvents } from '../sync/transport.js';
+import type { ClientTls } from '../sync/tls.js';
+import type { Presence } from '../sync/presence.js';
 
 /** A unit of the daemon: does no work in its constructor, owns everything it starts. */
 export interface Feature {
@@ -22,15 +24,30 @@ export interface Feature {
 }
 
 /**
- * Presence fields other features fill in; the birth on `state/<node>` reads them at every connect.
+ * Presence fields other features fill in; the birth on `state/<node>` copies them at every connect
+ * (the core does not interpret them).
  * Call `ctx.refreshBirth()` after changing them to re-publish at once.
  */
-export interface PresenceInfo {
-  energyMode?: string;
-  /** Fleet certificate bytes (fleet feature), published base64 in the birth. */
-  certificate?: Uint8Array;
+export type PresenceInfo = Partial<Omit<Presence, 'v' | 'online' | 'node' | 'fleet' | 'ts' | 'board' | 'publicKey' | 'versions'>> & {
   /** Why the host is running, from the companion MCU (energy feature), published in the birth. */
   wake?: { reason: string; sleptSeconds: number };
+};
+
+/**
+ * How the daemon's transport reaches and logs in to its broker (after the core plugs, core-plug.ts).
+ * A feature that needs its own MQTT client (the personal instance, the status page's peer client)
+ * connects the same way with its own client id suffix.
+ */
+export interface DaemonLogin {
+  readonly url: string;
+  /** 4 for the embedded aedes (3.1.1 only), else `broker.protocolVersion`. */
+  readonly protocolVersion: 4 | 5;
+  /** Read before every (re)connect. */
+  credentials(): { username?: string | undefined; password?: string | undefined };
+  /** True when credentials change over time (tokens): re-read them before every reconnect. */
+  readonly refreshCredentials: boolean;
+  /** Client TLS for an `mqtts://` URL (read before every connect); undefined = none configured. */
+  tls(): ClientTls | undefined;
 }
 
 /** Daemon-level events features can use to talk to each other. */
@@ -72,6 +89,8 @@ export interface DaemonContext {
   readonly sync: CcfSync;
   /** The embedded broker, when `broker.embedded.enabled`. */
   readonly broker: EmbeddedBroker | undefined;
+  /** How this node's transport logs in to its broker. */
+  readonly login: DaemonLogin;
   readonly events: TypedEvents<DaemonEvents>;
   readonly presence: PresenceInfo;
   /** Inbound MQTT messages and connection status (after the daemon's inbound filter). */

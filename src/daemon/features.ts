@@ -2,7 +2,6 @@ import type { H3lixConfig } from '../config/schema.js';
 import type { FeatureFactory } from './feature.js';
 import { energyFeatureFactory } from './features/energy.js';
 import type { FeatureHandles } from './features/handles.js';
-import type { InstanceBrokerOverride } from './features/learning.js';
 
 export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
 
@@ -10,13 +9,6 @@ export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/ha
 export interface DefaultFeaturesOptions {
   /** Filled by the features while they run (energy scheduler, learning stack...). Default: a fresh object. */
   handles?: FeatureHandles;
-  /**
-   * Broker URL/credentials for the node's extra MQTT clients (the personal instance's, the status
-   * page's peer client) when they are not in the config
-   * (fleet mode: `{ url: fleetNode.brokerUrl, credentials: () => fleetNode.brokerCredentials() }`).
-   * Default: `broker.url`, else the embedded broker, with `broker.username/password`.
-   */
-  instanceBroker?: InstanceBrokerOverride;
 }
 
 /**
@@ -32,8 +24,8 @@ export interface DefaultFeaturesOptions {
 export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOptions = {}): FeatureFactory[] {
   const handles = opts.handles ?? {};
   const features: FeatureFactory[] = [energyFeatureFactory(handles)];
-  if (config.instance.enabled) features.push(async (ctx) => (await import('./features/learning.js')).learningFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})(ctx));
-  if (config.status.enabled) features.push(async (ctx) => (await import('./features/status.js')).statusFeatureFactory(handles, opts.instanceBroker ? { broker: opts.instanceBroker } : {})(ctx)); // 3. status page + /metrics (docs/status.md)
+  if (config.instance.enabled) features.push(async (ctx) => (await import('./features/learning.js')).learningFeatureFactory(handles)(ctx));
+  if (config.status.enabled) features.push(async (ctx) => (await import('./features/status.js')).statusFeatureFactory(handles)(ctx)); // 3. status page + /metrics (docs/status.md)
   if (config.homeassistant.enabled) features.push(async (ctx) => (await import('./features/homeassistant.js')).homeassistantFeatureFactory(handles)(ctx)); // 4. Home Assistant discovery
   return features;
 }

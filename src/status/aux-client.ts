@@ -4,11 +4,10 @@
  * messages are delivered only at subscribe time: a feature listening on `ctx.inbound` after the
  * transport connected would miss them). It subscribes again on every connect.
  */
-import mqtt, { type MqttClient } from 'mqtt';
-import type { DaemonContext } from '../daemon/feature.js';
-import { instanceBrokerUrl, type InstanceBrokerOverride } from '../daemon/features/learning.js';
+import type { MqttClient } from 'mqtt';
+import type { DaemonContext, DaemonLogin } from '../daemon/feature.js';
+import { connectAsNode } from '../daemon/login-client.js';
 import type { Logger } from '../util/logger.js';
-import { extraClientTls } from '../sync/tls.js';
 
 /** Options of {@link openAuxClient}. */
 export interface AuxClientOptions {
@@ -19,41 +18,16 @@ export interface AuxClientOptions {
   /** Called after every (re)connect, once the subscriptions are acknowledged. Default none. */
   onConnect?: () => void;
   logger: Logger;
-  /** Broker URL and credentials when the config does not hold them (fleet mode: the node's tokens, re-read before every reconnect). Default: the config's. */
-  broker?: InstanceBrokerOverride;
+  /** Log in another way than the daemon's transport (tests' negative controls). Default `ctx.login`. */
+  login?: DaemonLogin;
 }
 
 /**
- * Connect to the daemon's broker (the override's URL, else `broker.url`, else the embedded one);
- * undefined when there is none. Client id `h3lix-<fleet>-<node>-<suffix>`, which the fleet broker
- * hooks accept for the node (src/fleet/client-ids.ts).
+ * Connect to the daemon's broker the way the daemon's transport does (`ctx.login`: in fleet mode the
+ * node's tokens and certificate). Client id `h3lix-<fleet>-<node>-<suffix>`.
  */
-export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClient | undefined {
-  const broker = instanceBrokerUrl(ctx, o.broker);
-  if (!broker) return undefined;
-  const config = ctx.config;
-  const creds = o.broker?.credentials;
-  const first = creds ? creds() : { username: config.broker.username, password: config.broker.password };
-  const client = mqtt.connect(broker.url, {
-    clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-${o.suffix}`.slice(0, 128),
-    protocolVersion: broker.protocolVersion,
-    clean: true,
-    resubscribe: false,
-    reconnectPeriod: config.broker.reconnectMs,
-    reconnectOnConnackError: true,
-    keepalive: config.broker.keepaliveSeconds,
-    ...(first.username !== undefined ? { username: first.username } : {}),
-    ...(first.password !== undefined ? { password: first.password } : {}),
-    ...extraClientTls(config, broker.url, o.broker?.tls),
-  });
-  if (creds) {
-    // token credentials expire: fresh ones before every reconnect, as the daemon's transport does
-    client.on('reconnect', () => {
-      const c = creds();
-      client.options.username = c.username;
-      client.options.password = c.password;
-    });
-  }
+export function openAuxClient(ctx: DaemonContext, o: AuxClientOptions): MqttClient {
+  const client = connectAsNode(ctx, o.suffix, { resubscribe: false }, o.login);
   client.on('error', (err) => o.logger.debug({ err: err.message }, `${o.suffix} mqtt error`));
   client.on('message', (topic, payload, packet) => {
     try {

@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { encode as cborEncode } from 'cbor-x';
 import { validateConfig } from '../../src/config/load.js';
 import { createDaemon } from '../../src/daemon/daemon.js';
+import { plugOnly } from '../../src/daemon/core-plug.js';
 import { defaultFeatures, type FeatureHandles } from '../../src/daemon/features.js';
 import { createSigner, generateKeyPair } from '../../src/crypto/ed25519.js';
 import { encodeEnvelope } from '../../src/ccf/codec/envelope.js';
@@ -113,16 +114,21 @@ t.test('chaos: garbage on every subscribed topic never crashes the daemon nor lo
   const a = createDaemon({
     config,
     logger,
-    features: defaultFeatures(config, { handles }),
+    features: [
+      plugOnly({
+        name: 'fleet-handlers',
+        subscriptions: [...resolver.subscriptions(), `${root}cmd/+`],
+        inbound: (topic, payload, deliver) => {
+          const b = new Uint8Array(payload);
+          if (resolver.handleMessage(topic, b)) return;
+          if (cmd.router && topic === cmd.router.topic) return void cmd.router.handle(b);
+          deliver(topic, payload);
+        },
+      }),
+      ...defaultFeatures(config, { handles }),
+    ],
     drainTimeoutMs: 500,
     jitterMs: 100,
-    extraSubscriptions: [...resolver.subscriptions(), `${root}cmd/+`],
-    inboundFilter: (topic, payload, deliver) => {
-      const b = new Uint8Array(payload);
-      if (resolver.handleMessage(topic, b)) return;
-      if (cmd.router && topic === cmd.router.topic) return void cmd.router.handle(b);
-      deliver(topic, payload);
-    },
   });
   await a.start();
   let aStopped = false;

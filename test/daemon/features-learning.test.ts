@@ -2,6 +2,7 @@ import t from 'tap';
 import mqtt from 'mqtt';
 import { validateConfig } from '../../src/config/load.js';
 import { createDaemon } from '../../src/daemon/daemon.js';
+import { plugOnly } from '../../src/daemon/core-plug.js';
 import { defaultFeatures, type FeatureHandles } from '../../src/daemon/features.js';
 import { resolveEnergySourceUri } from '../../src/daemon/features/energy.js';
 import { loadBoardProfile } from '../../src/energy/index.js';
@@ -142,10 +143,9 @@ t.test('instance client refused by the broker: start goes on after the grace per
   const daemon = createDaemon({
     config,
     logger: recordingLogger(lines),
-    features: defaultFeatures(config, { handles }),
-    drainTimeoutMs: 200,
     // the daemon's own transport gets in; the instance's second client is refused until `allow`
-    brokerHooks: { authenticate: (client, _u, _p, done) => done(null, allow || !client.id.endsWith('-instance')) },
+    features: [plugOnly({ name: 'test-auth', brokerAuth: { authenticate: (client, _u, _p, done) => done(null, allow || !client.id.endsWith('-instance')) } }), ...defaultFeatures(config, { handles })],
+    drainTimeoutMs: 200,
   });
   const t0 = Date.now();
   await daemon.start();

@@ -56,7 +56,7 @@ t.test('h3lix run composition in fleet mode: two boards provision, sync, answer 
   }
   const [a, b] = boards as [(typeof boards)[0], (typeof boards)[0]];
   t.equal(a.daemon.context.nodeId, a.fleet.nodeId, 'the daemon runs as the provisioned identity');
-  t.same(a.daemon.context.presence.certificate, a.fleet.provisioned.certBytes, 'the birth carries the certificate');
+  t.equal(a.daemon.context.presence.certificate, Buffer.from(a.fleet.provisioned.certBytes).toString('base64'), 'the birth carries the certificate');
   t.equal(prov.stats.accepted, 2);
 
   // Sync: both contribute to a shared key, B also to a key only it has.

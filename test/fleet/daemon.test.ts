@@ -4,6 +4,7 @@ import mqtt from 'mqtt';
 import { capturedLogger, makeFleet, startProvisioner, startSecureBroker, until } from './fixtures.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import { withPlug } from '../../src/daemon/core-plug.js';
 import { prepareFleetNode, type FleetNode } from '../../src/fleet/fleet-node.js';
 import { readBoardImage } from '../../src/fleet/board-files.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -37,21 +38,19 @@ t.test('three fleet-mode daemons provision, sync deltas, and drop a revoked node
     const daemon = createDaemon({
       config,
       logger,
-      keyResolver: () => fleet.resolver,
-      inboundFilter: fleet.inboundFilter,
       jitterMs: 100,
       drainTimeoutMs: 300,
       features: [
-        (ctx) => ({
+        withPlug((ctx) => ({
           name: 'fleet',
           start: async () => {
-            ctx.presence.certificate = fleet.provisioned.certBytes;
+            ctx.presence.certificate = Buffer.from(fleet.provisioned.certBytes).toString('base64');
             fleet.replyWith = (topic, payload) => ctx.transport.publish(topic, payload, { qos: 1, retain: false });
             ctx.refreshBirth();
             await fleet.renewer.start();
           },
           stop: () => fleet.renewer.stop(),
-        }),
+        }), { name: 'fleet', keys: () => fleet.resolver, inbound: fleet.inboundFilter }),
       ],
     });
     await daemon.start();

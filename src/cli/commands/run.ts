@@ -3,12 +3,10 @@ import { loadConfigFile } from '../../config/load.js';
 import type { H3lixConfig } from '../../config/schema.js';
 import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { defaultFeatures } from '../../daemon/features.js';
-import { fleetDaemonOptions, fleetFeature } from '../../daemon/features/fleet.js';
-import { mcuFlashCommandFeature } from '../../daemon/features/mcu-flash-command.js';
+import { fleetMode } from '../../daemon/features/fleet.js';
 import type { FeatureHandles } from '../../daemon/features/handles.js';
 import { systemdFeatures } from '../../daemon/features/systemd.js';
 import { healthFeature } from '../../daemon/features/health.js';
-import { updateFeature } from '../../daemon/features/update.js';
 import { H3lixError } from '../../errors.js';
 import { readBoardImage } from '../../fleet/board-files.js';
 import { loadBoardProfile } from '../../energy/board-profile.js';
@@ -48,18 +46,13 @@ export async function buildRunDaemon(o: { config: H3lixConfig; logger: Logger; c
     await early?.broker.stop();
     throw err;
   }
-  // Embedded broker here and no broker.url: the instance client uses the embedded broker (url unset).
-  const embeddedHere = o.config.broker.embedded.enabled && o.config.broker.url === undefined;
   const handles: FeatureHandles = {};
-  const features = defaultFeatures(o.config, { handles, ...(fleetNode ? { instanceBroker: { ...(embeddedHere ? {} : { url: fleetNode.brokerUrl }), credentials: () => fleetNode.brokerCredentials(), tls: () => fleetNode.brokerTls() } } : {}) });
   const daemon = createDaemon({
     config: o.config,
     logger: o.logger,
     clock,
-    // systemd goes last: READY=1 once everything else started.
-    features: [...features, ...(fleetNode ? [fleetFeature(fleetNode), mcuFlashCommandFeature(fleetNode, handles), ...(o.config.update.enabled ? [updateFeature(fleetNode, o.config)] : [])] : []), healthFeature(), ...systemdFeatures()],
-    ...(fleetNode ? fleetDaemonOptions(fleetNode, o.config) : {}),
-    ...(early ? { broker: early.broker } : {}),
+    // fleet mode is features with a core plug (features/fleet.ts); systemd goes last: READY=1 once everything else started.
+    features: [...defaultFeatures(o.config, { handles }), ...(fleetNode ? fleetMode(fleetNode, o.config, { handles, ...(early ? { gatewayBroker: early.broker } : {}) }) : []), healthFeature(), ...systemdFeatures()],
     ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}),
     ...(o.jitterMs !== undefined ? { jitterMs: o.jitterMs } : {}),
   });

@@ -2,7 +2,11 @@ import type { H3lixConfig } from '../../config/schema.js';
 import { H3lixError } from '../../errors.js';
 import type { FleetNode } from '../../fleet/fleet-node.js';
 import { moduleLogger } from '../../util/logger.js';
-import type { DaemonOptions } from '../daemon.js';
+import type { EmbeddedBroker } from '../../sync/embedded-broker.js';
+import { withPlug, type CorePlug } from '../core-plug.js';
+import type { FeatureHandles } from './handles.js';
+import { mcuFlashCommandFeature } from './mcu-flash-command.js';
+import { updateFeature } from './update.js';
 import type { Feature, FeatureFactory } from '../feature.js';
 
 /** What `CcfSync` offers for the `set-sync-cadence` command (the energy helper's `setCadence`). */
@@ -12,24 +16,36 @@ interface CadenceSetter {
 }
 
 /**
- * The createDaemon options fleet mode needs (docs/fleet.md "Wiring"): certified senders only, the
- * fleet inbound filter, the fleet topics, token credentials re-read on every reconnect, revoked origins
- * excluded from the field, and the fleet's aedes hooks when this node runs the embedded broker.
- * The broker URL is the embedded broker's when it runs here and `broker.url` is unset, else
+ * What fleet mode plugs into the daemon core (docs/fleet.md "Wiring"): certified senders only
+ * (`keys`), the fleet inbound filter, the fleet topics, token credentials and the node certificate
+ * re-read on every reconnect (`login`), revoked origins excluded from the field, and the fleet's aedes
+ * hooks when this node runs the embedded broker (or the broker gateway boot already started with
+ * them). The broker URL is the embedded broker's when it runs here and `broker.url` is unset, else
  * `fleetNode.brokerUrl` (`broker.url`, else the board image's).
  */
-export function fleetDaemonOptions(fn: FleetNode, config: H3lixConfig): Partial<DaemonOptions> {
+export function fleetPlug(fn: FleetNode, config: H3lixConfig, gatewayBroker?: EmbeddedBroker): CorePlug {
   const embeddedHere = config.broker.embedded.enabled && config.broker.url === undefined;
   return {
-    keyResolver: () => fn.resolver,
-    inboundFilter: fn.inboundFilter,
-    extraSubscriptions: fn.subscriptions,
-    brokerCredentials: () => fn.brokerCredentials(),
-    brokerTls: () => fn.brokerTls(),
+    name: 'fleet',
+    keys: () => fn.resolver,
+    inbound: fn.inboundFilter,
+    subscriptions: fn.subscriptions,
+    login: {
+      ...(embeddedHere ? {} : { url: fn.brokerUrl }),
+      credentials: () => fn.brokerCredentials(),
+      tls: () => fn.brokerTls(),
+    },
     excludeOrigin: (origin) => fn.isRevoked(origin),
-    ...(config.broker.embedded.enabled ? { brokerHooks: fn.brokerHooks } : {}),
-    ...(embeddedHere ? {} : { brokerUrl: fn.brokerUrl }),
+    ...(gatewayBroker ? { broker: gatewayBroker } : config.broker.embedded.enabled ? { brokerAuth: fn.brokerHooks } : {}),
   };
+}
+
+/**
+ * Fleet mode as daemon features (what `h3lix run` adds when `fleet.enabled`): the fleet feature,
+ * carrying the core plug above; the `mcu-flash` command; the `update` command when `update.enabled`.
+ */
+export function fleetMode(fn: FleetNode, config: H3lixConfig, o: { handles: FeatureHandles; gatewayBroker?: EmbeddedBroker }): FeatureFactory[] {
+  return [withPlug(fleetFeature(fn), fleetPlug(fn, config, o.gatewayBroker)), mcuFlashCommandFeature(fn, o.handles), ...(config.update.enabled ? [updateFeature(fn, config)] : [])];
 }
 
 /**
@@ -45,7 +61,7 @@ export function fleetFeature(fn: FleetNode): FeatureFactory {
     return {
       name: 'fleet',
       start: async () => {
-        ctx.presence.certificate = fn.provisioned.certBytes;
+        ctx.presence.certificate = Buffer.from(fn.provisioned.certBytes).toString('base64');
         ctx.refreshBirth();
         fn.replyWith = (t, p) => ctx.transport.publish(t, p, { qos: 1, retain: false });
         fn.publishCertificate = (t, c) => ctx.transport.publish(t, c, { qos: 1, retain: true });

@@ -85,7 +85,6 @@ export class DaemonHomeassistantFeature implements Feature {
       onConnect: () => this.publishAll('connect'),
       logger: this.log,
     });
-    if (!this.client) this.log.warn({}, 'no broker known (embedded broker off, no broker.url): Home Assistant discovery not started');
     this.offs.push(ctx.events.on('energyMode', () => this.publishState()));
     this.armState();
     this.log.info({ prefix: cfg.prefix, discovery: cfg.discovery, state: this.stateTopic, sensors: ids.length, removing: this.removed }, 'Home Assistant discovery enabled');

@@ -12,7 +12,7 @@
  * Model swaps (`handles.learning.swapModel`) take the same update lock and drop the local head (it
  * was trained in the old encoder's embedding space; the next evolution round trains a new one).
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { H3lixError, describeError } from '../../errors.js';
 import { inferenceServiceFromConfig, type InferenceService } from '../../instance/inference/index.js';
 import { PersonalInstance } from '../../instance/personal-instance.js';
@@ -23,41 +23,14 @@ import { LatencyHistogram } from '../../util/histogram.js';
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
-import { extraClientTls, type ClientTls } from '../../sync/tls.js';
+import { connectAsNode } from '../login-client.js';
 
 /** How long start() waits for the instance's broker subscription before going on in the background, ms. */
 const SUBSCRIBE_GRACE_MS = 5000;
 
 /** The factory `defaultFeatures` uses; needs the energy feature started before it (same handles). */
-export function learningFeatureFactory(handles: FeatureHandles, opts: LearningFeatureOptions = {}): FeatureFactory {
-  return (ctx) => new DaemonLearningFeature(ctx, handles, opts);
-}
-
-/** Where the personal instance's MQTT client connects, when the composition root knows better than the config (fleet mode). */
-export interface InstanceBrokerOverride {
-  /** Broker URL (fleet: from the board image). Default: `broker.url`, else the embedded broker. */
-  url?: string;
-  /** Credentials re-read before every (re)connect (fleet token auth). Default: `broker.username/password`. */
-  credentials?: () => { username: string; password: string };
-  /** Client TLS for an `mqtts://` broker (fleet: the node certificate). Default: the `broker.tls` files. */
-  tls?: () => ClientTls | undefined;
-}
-
-/**
- * The broker the instance's own client connects to: the override, else the daemon's (`broker.url`,
- * else the embedded broker). The daemon's Transport subscribes a fixed topic set and has no subscribe
- * API, so the instance uses a second mqtt.js client with the same credentials. Undefined = none known.
- */
-export function instanceBrokerUrl(ctx: DaemonContext, override: InstanceBrokerOverride = {}): { url: string; protocolVersion: 4 | 5 } | undefined {
-  const upstream = override.url ?? ctx.config.broker.url;
-  if (upstream) return { url: upstream, protocolVersion: ctx.config.broker.protocolVersion };
-  if (ctx.broker) return { url: ctx.broker.url, protocolVersion: 4 }; // aedes speaks 3.1.1 only
-  return undefined;
-}
-
-/** Options of the learning factory. */
-export interface LearningFeatureOptions {
-  broker?: InstanceBrokerOverride;
+export function learningFeatureFactory(handles: FeatureHandles): FeatureFactory {
+  return (ctx) => new DaemonLearningFeature(ctx, handles);
 }
 
 export class DaemonLearningFeature implements Feature {
@@ -76,7 +49,6 @@ export class DaemonLearningFeature implements Feature {
   constructor(
     private readonly ctx: DaemonContext,
     private readonly handles: FeatureHandles,
-    private readonly opts: LearningFeatureOptions = {},
   ) {
     this.log = moduleLogger(ctx.logger, 'learning');
   }
@@ -122,9 +94,7 @@ export class DaemonLearningFeature implements Feature {
     // stack.start() would also start the publisher's own timer; the scheduler owns that cadence here.
     this.unhook = ctx.field.onChange(() => stack.conditioner.invalidate());
 
-    const broker = instanceBrokerUrl(ctx, this.opts.broker);
-    const instance = broker ? this.startInstance(broker, stack, svc) : undefined;
-    if (!broker) this.log.warn('no broker URL known to the learning feature: personal instance (obs → pred) not started; learning tasks still run');
+    const instance = this.startInstance(stack, svc);
 
     scheduler.register({
       name: 'signals',
@@ -177,34 +147,13 @@ export class DaemonLearningFeature implements Feature {
           return manifest;
         }),
     };
-    if (instance && broker) await this.awaitSubscribed(instance, broker.url);
+    await this.awaitSubscribed(instance, ctx.login.url);
   }
 
-  private startInstance(broker: { url: string; protocolVersion: 4 | 5 }, stack: LearningStack, svc: InferenceService): PersonalInstance {
+  private startInstance(stack: LearningStack, svc: InferenceService): PersonalInstance {
     const { ctx } = this;
     const config = ctx.config;
-    const creds = this.opts.broker?.credentials;
-    const staticCreds = { username: config.broker.username, password: config.broker.password };
-    const first = creds ? creds() : staticCreds;
-    const client = mqtt.connect(broker.url, {
-      clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-instance`.slice(0, 128),
-      protocolVersion: broker.protocolVersion,
-      clean: true,
-      reconnectPeriod: config.broker.reconnectMs,
-      reconnectOnConnackError: true, // a refused CONNACK (token not yet valid, ACL pushed later) is retried
-      keepalive: config.broker.keepaliveSeconds,
-      ...(first.username !== undefined ? { username: first.username } : {}),
-      ...(first.password !== undefined ? { password: first.password } : {}),
-      ...extraClientTls(config, broker.url, this.opts.broker?.tls),
-    });
-    if (creds) {
-      // token credentials expire: re-read them before every reconnect, as the daemon's transport does
-      client.on('reconnect', () => {
-        const c = creds();
-        client.options.username = c.username;
-        client.options.password = c.password;
-      });
-    }
+    const client = connectAsNode(ctx, 'instance');
     client.on('error', (err) => this.log.debug({ err: err.message }, 'instance mqtt error'));
     this.client = client;
     const instance = new PersonalInstance({

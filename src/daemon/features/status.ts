@@ -12,16 +12,13 @@ import { isLoopbackHost, loadOrCreateToken, tokenFilePath } from '../../status/t
 import { moduleLogger, type Logger } from '../../util/logger.js';
 import type { DaemonContext, Feature, FeatureFactory } from '../feature.js';
 import type { FeatureHandles } from './handles.js';
-import type { InstanceBrokerOverride } from './learning.js';
 
 /**
  * Options of {@link statusFeatureFactory}. `onStarted`: called with the feature once it listens
- * (tests, tools); default none. `broker`: URL/credentials of the peer client when the config does
- * not hold them (fleet mode: the node's tokens); default the config's.
+ * (tests, tools); default none. The peer client logs in as the daemon's transport does (`ctx.login`).
  */
 export interface StatusFeatureOptions {
   onStarted?: (feature: DaemonStatusFeature) => void;
-  broker?: InstanceBrokerOverride;
 }
 
 /** The factory `defaultFeatures` adds when `status.enabled`; reads the other features through `handles`. */
@@ -90,7 +87,7 @@ export class DaemonStatusFeature implements Feature {
     this.server = server;
     // Peers: retained births/deaths arrive at subscribe time, so the page has its own subscription.
     if (cfg.peerClient) {
-      this.client = openAuxClient(ctx, { suffix: 'status', subscriptions: [`${ctx.topics.root}state/+`], onMessage: (t, p) => peers.onMessage(t, p), logger: this.log, ...(this.opts.broker ? { broker: this.opts.broker } : {}) });
+      this.client = openAuxClient(ctx, { suffix: 'status', subscriptions: [`${ctx.topics.root}state/+`], onMessage: (t, p) => peers.onMessage(t, p), logger: this.log });
     } else this.log.info('status.peerClient: false: peers are learned from the births the daemon itself receives (a peer already up appears at its next birth)');
     this.offs.push(ctx.inbound.on('message', (t, p) => peers.onMessage(t, p)));
     this.offs.push(ctx.events.on('energyMode', () => server.notify()));
