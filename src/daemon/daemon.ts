@@ -20,7 +20,7 @@ import { OutboxPump } from '../sync/outbox-pump.js';
 import type { Presence } from '../sync/presence.js';
 import { fleetTopics } from '../sync/topics.js';
 import { Transport, type TransportEvents } from '../sync/transport.js';
-import { clientTlsFromConfig, embeddedTlsFromConfig } from '../sync/tls.js';
+import { checkPlainUpstream, clientTlsFromConfig, embeddedTlsFromConfig } from '../sync/tls.js';
 import { CompactionFeature } from './compaction.js';
 import { resolvePlugs } from './core-plug.js';
 import type { DaemonContext, DaemonEvents, DaemonLogin, Feature, FeatureFactory, PresenceInfo } from './feature.js';
@@ -153,6 +153,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const url = upstream ?? embedded?.url;
     if (!url) throw new ConfigError('broker.url', 'no upstream broker.url and the embedded broker is disabled: nothing to connect to');
 
+    checkPlainUpstream(url, plugs.login.credentials !== undefined || config.broker.username !== undefined || config.broker.password !== undefined, config.broker.allowInsecure, 'the daemon', logger);
     const configTls = plugs.login.tls ? undefined : clientTlsFromConfig(config); // a missing file: CONFIG_INVALID now
     const staticCredentials = { username: config.broker.username, password: config.broker.password };
     const login: DaemonLogin = {

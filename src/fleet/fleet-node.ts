@@ -14,7 +14,7 @@ import { CommandRouter } from './commands.js';
 import { CertificateRenewer } from './renewer.js';
 import { readFileChecked, writeFileAtomic } from '../store/atomic-file.js';
 import { nodeClientTls } from './board-tls.js';
-import type { ClientTls } from '../sync/tls.js';
+import { checkPlainUpstream, type ClientTls } from '../sync/tls.js';
 
 const CMD_SEQ_FILE = 'fleet-cmd-seq';
 
@@ -151,6 +151,8 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
   const log = moduleLogger(o.logger, 'fleet');
   const trust = o.trust ?? prepareFleetTrust({ config: o.config, clock: o.clock, logger: o.logger, ...(o.image ? { image: o.image } : {}) });
   const image = trust.image;
+  // provisioning sends the claim token, the daemon its node tokens: never in clear beyond this machine
+  checkPlainUpstream(o.brokerUrl ?? o.config.broker.url ?? image.fleet.brokerUrl, true, o.config.broker.allowInsecure, 'fleet mode', log);
   const identity = o.identity ?? loadOrCreateIdentity(o.config.node.dataDir, { logger: log });
   const brokerUrl = o.brokerUrl ?? o.config.broker.url ?? image.fleet.brokerUrl;
   const boardOpts: ProvisionBoardOptions = {

@@ -5,6 +5,8 @@ import type { IClientOptions } from 'mqtt';
 import type { H3lixConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { EmbeddedBrokerTls } from './embedded-broker.js';
+import { isLoopbackHost } from '../util/loopback.js';
+import type { Logger } from '../util/logger.js';
 
 /**
  * TLS material as PEM text (issue 9 item 2; docs/fleet.md "TLS"). `ca`: the CA certificates trusted
@@ -40,6 +42,24 @@ export function readTlsFiles(files: TlsFiles, section: string): TlsMaterial {
   if (files.keyFile) out.key = readPem(files.keyFile, `${section}.keyFile`);
   if ((out.cert === undefined) !== (out.key === undefined)) throw new ConfigError(`${section}.${out.cert ? 'keyFile' : 'certFile'}`, 'certFile and keyFile go together');
   return out;
+}
+
+/**
+ * Refuse to send credentials in clear beyond this machine (issue 9 item 2): a plain-MQTT `url` whose
+ * host is not loopback, when `credentials` will be sent, throws CONFIG_INVALID unless
+ * `broker.allowInsecure`; with it, one warning. `what` names the client in the message.
+ */
+export function checkPlainUpstream(url: string, credentials: boolean, allowInsecure: boolean, what: string, logger?: Logger): void {
+  if (!credentials || isTlsUrl(url)) return;
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return; // the transport reports a malformed URL itself
+  }
+  if (isLoopbackHost(host)) return;
+  if (!allowInsecure) throw new ConfigError('broker.url', `${what} would send credentials in clear to ${url}: use mqtts:// (broker.tls), or set broker.allowInsecure: true`);
+  logger?.warn({ url }, `${what}: credentials travel in clear to ${host} (broker.allowInsecure)`);
 }
 
 /** True when a URL needs TLS (`mqtts:`, `tls:`, `wss:`). */

@@ -80,6 +80,13 @@ export const brokerSection = z
     protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
     username: z.string().optional(),
     password: z.string().optional(),
+    /**
+     * Send credentials (a password, fleet tokens, a provisioning claim) over plain MQTT (`mqtt://`,
+     * `tcp://`, `ws://`) to a broker beyond loopback, where anyone on the path reads them. Default
+     * false: refused at start (CONFIG_INVALID); true logs a warning. Anonymous plain connections are
+     * not affected (every CCF message is signed).
+     */
+    allowInsecure: z.boolean().default(false),
     /** Reconnect period in ms. Default 1000. */
     reconnectMs: z.number().int().min(100).max(600_000).default(1000),
     /** MQTT keepalive in seconds. Default 30. */
@@ -90,6 +97,7 @@ export const brokerSection = z
     embedded: EMBEDDED_DEFAULT,
     tls: {},
     protocolVersion: 4,
+    allowInsecure: false,
     reconnectMs: 1000,
     keepaliveSeconds: 30,
   });
