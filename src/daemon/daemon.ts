@@ -20,7 +20,8 @@ import { OutboxPump } from '../sync/outbox-pump.js';
 import type { Presence } from '../sync/presence.js';
 import { fleetTopics } from '../sync/topics.js';
 import { Transport, type TransportEvents } from '../sync/transport.js';
-import { checkPlainUpstream, clientTlsFromConfig, embeddedTlsFromConfig } from '../sync/tls.js';
+import { checkPlainUpstream, clientTlsFromConfig } from '../sync/tls.js';
+import { embeddedBrokerOptions } from '../sync/embedded-config.js';
 import { CompactionFeature } from './compaction.js';
 import { resolvePlugs } from './core-plug.js';
 import type { DaemonContext, DaemonEvents, DaemonLogin, Feature, FeatureFactory, PresenceInfo } from './feature.js';
@@ -146,7 +147,7 @@ export function createDaemon(opts: DaemonOptions): Daemon {
     const topics = fleetTopics(fleet);
 
     const embedded = plugs.broker ?? (config.broker.embedded.enabled
-      ? new EmbeddedBroker({ host: config.broker.embedded.host, port: config.broker.embedded.port, logger: moduleLogger(logger, 'broker'), ...embeddedTlsFromConfig(config), ...(plugs.brokerAuth ? { hooks: plugs.brokerAuth } : {}) })
+      ? new EmbeddedBroker(embeddedBrokerOptions(config, { logger: moduleLogger(logger, 'broker'), ...(plugs.brokerAuth ? { hooks: plugs.brokerAuth } : {}) }))
       : undefined);
     if (embedded) await startFeature(named('broker', embedded));
     const upstream = plugs.login.url ?? config.broker.url;

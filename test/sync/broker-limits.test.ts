@@ -135,3 +135,34 @@ t.test('the systemd unit lets the broker reach its connection limit', async (t) 
   const n = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
   t.ok(n >= 2048 + 512, `LimitNOFILE=${n} leaves room above the default maxConnections 2048 (systemd's default soft limit is 1024)`);
 });
+
+t.test('broker.embedded.limits reach the daemon broker: 8 KiB refuses a 16 KiB PUBLISH; the default takes it', async (t) => {
+  const { validateConfig } = await import('../../src/config/load.js');
+  const { createDaemon } = await import('../../src/daemon/daemon.js');
+  for (const limit of [8192, undefined]) {
+    const config = validateConfig({ node: { dataDir: t.testdir(), fleet: 'f' }, broker: { embedded: { port: 0, ...(limit ? { limits: { maxPacketBytes: limit } } : {}) } }, log: { level: 'silent' } });
+    const d = createDaemon({ config, drainTimeoutMs: 10 });
+    await d.start();
+    t.teardown(() => d.stop());
+    const b = d.context.broker!;
+    const watcher = await mqtt.connectAsync(b.url, { reconnectPeriod: 0 });
+    t.teardown(() => watcher.endAsync(true));
+    let got = 0;
+    watcher.on('message', (_topic, p) => (got = p.length));
+    await watcher.subscribeAsync('big', { qos: 0 });
+    const s = await raw(b.port);
+    s.on('error', () => undefined);
+    s.write(connectPacket('rawpub'));
+    s.write(Buffer.concat([publishHeader('big', 16_384), Buffer.alloc(16_384, 7)]));
+    if (limit) {
+      await closed(s);
+      t.equal(b.refusals.get('packet-too-large'), 1, 'the configured limit refused it');
+      t.equal(got, 0, 'nothing delivered');
+    } else {
+      await until(() => got === 16_384, 5000, 'delivery under the default limit');
+      t.equal(got, 16_384, 'control: the default 256 KiB limit delivers the same packet');
+      s.destroy();
+    }
+  }
+  t.throws(() => validateConfig({ broker: { embedded: { limits: { maxPacketBytes: 10 } } } }), { code: 'CONFIG_INVALID', message: /broker\.embedded\.limits\.maxPacketBytes/ }, 'a limit below 4 KiB is refused with its key');
+});

@@ -2,7 +2,28 @@ import { z } from 'zod';
 import { isLoopbackHost } from '../../util/loopback.js';
 
 const EMBEDDED_TLS_DEFAULT = { enabled: false, requireClientCert: true };
-const EMBEDDED_DEFAULT = { enabled: true, host: '127.0.0.1', port: 1883, allowInsecure: false, tls: EMBEDDED_TLS_DEFAULT };
+const LIMITS_DEFAULT = { maxPacketBytes: 262_144, connectTimeoutMs: 10_000, maxPending: 256, maxConnections: 2048, maxPerAddress: 64 };
+const EMBEDDED_DEFAULT = { enabled: true, host: '127.0.0.1', port: 1883, allowInsecure: false, tls: EMBEDDED_TLS_DEFAULT, limits: LIMITS_DEFAULT };
+
+/**
+ * `broker.embedded.limits`: what one client, or many, may cost the embedded broker (issue 9 item 5;
+ * docs/fleet.md "Resource limits"). Every refusal is counted by reason and logged.
+ */
+const embeddedLimits = z
+  .object({
+    /** Largest MQTT packet, refused from its fixed header before the body is buffered. Default 262144 (a 192 KiB envelope + topic). */
+    maxPacketBytes: z.number().int().min(4096).max(256 * 1024 * 1024).default(LIMITS_DEFAULT.maxPacketBytes),
+    /** A connection that sends no CONNECT (or TLS handshake) within this is closed, ms. Default 10000. */
+    connectTimeoutMs: z.number().int().min(100).max(600_000).default(LIMITS_DEFAULT.connectTimeoutMs),
+    /** Connections without a complete first packet; when full, the oldest is closed. Default 256. */
+    maxPending: z.number().int().min(1).max(65_536).default(LIMITS_DEFAULT.maxPending),
+    /** Connections in total. Default 2048 (the systemd unit sets LimitNOFILE=8192). */
+    maxConnections: z.number().int().min(1).max(65_536).default(LIMITS_DEFAULT.maxConnections),
+    /** Connections from one non-loopback address. Default 64. */
+    maxPerAddress: z.number().int().min(1).max(65_536).default(LIMITS_DEFAULT.maxPerAddress),
+  })
+  .strict()
+  .default(LIMITS_DEFAULT);
 
 /** `broker.embedded.tls`: the embedded broker's `mqtts` listener (docs/fleet.md "TLS"). */
 const embeddedTls = z
@@ -39,6 +60,7 @@ export const brokerSection = z
         /** Listen port; 0 picks a free port. Default 1883 (use 8883 for mqtts by convention). */
         port: z.number().int().min(0).max(65535).default(1883),
         tls: embeddedTls,
+        limits: embeddedLimits,
         /**
          * Allow plain MQTT on a host beyond loopback (anyone on the network reads tokens and traffic).
          * Default false: such a config is refused; true logs a warning at start.
