@@ -11,8 +11,11 @@ export type InboundFilter = (topic: string, payload: Buffer, deliver: (topic: st
 export interface BrokerLogin {
   /** Connect here instead of `broker.url` / the embedded broker. */
   url?: string;
-  /** Username and password, re-read before every (re)connect; overrides `broker.username/password`. */
-  credentials?: () => { username: string; password: string };
+  /**
+   * Username and password for the connection with client id `clientId`, re-read before every
+   * (re)connect; overrides `broker.username/password`.
+   */
+  credentials?: (clientId: string) => { username: string; password: string };
   /** Client TLS for an `mqtts://` broker, re-read before every (re)connect; overrides the `broker.tls` files. */
   tls?: () => ClientTls | undefined;
 }

@@ -42,8 +42,8 @@ export interface DaemonLogin {
   readonly url: string;
   /** 4 for the embedded aedes (3.1.1 only), else `broker.protocolVersion`. */
   readonly protocolVersion: 4 | 5;
-  /** Read before every (re)connect. */
-  credentials(): { username?: string | undefined; password?: string | undefined };
+  /** Read before every (re)connect, for the connection with this client id. */
+  credentials(clientId: string): { username?: string | undefined; password?: string | undefined };
   /** True when credentials change over time (tokens): re-read them before every reconnect. */
   readonly refreshCredentials: boolean;
   /** Client TLS for an `mqtts://` URL (read before every connect); undefined = none configured. */

@@ -10,10 +10,11 @@ import type { DaemonContext, DaemonLogin } from './feature.js';
  */
 export function connectAsNode(ctx: DaemonContext, suffix: string, extra: Partial<IClientOptions> = {}, login: DaemonLogin = ctx.login): MqttClient {
   const config = ctx.config;
-  const first = login.credentials();
+  const clientId = `h3lix-${ctx.fleet}-${ctx.nodeId}-${suffix}`.slice(0, 128);
+  const first = login.credentials(clientId);
   const tls = isTlsUrl(login.url) ? login.tls() : undefined;
   const client = mqtt.connect(login.url, {
-    clientId: `h3lix-${ctx.fleet}-${ctx.nodeId}-${suffix}`.slice(0, 128),
+    clientId,
     protocolVersion: login.protocolVersion,
     clean: true,
     reconnectPeriod: config.broker.reconnectMs,
@@ -27,7 +28,7 @@ export function connectAsNode(ctx: DaemonContext, suffix: string, extra: Partial
   if (login.refreshCredentials) {
     // token credentials expire: fresh ones before every reconnect, as the daemon's transport does
     client.on('reconnect', () => {
-      const c = login.credentials();
+      const c = login.credentials(clientId);
       client.options.username = c.username;
       client.options.password = c.password;
     });

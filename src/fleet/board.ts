@@ -55,14 +55,17 @@ export interface ProvisionedBoard {
   fresh: boolean;
 }
 
-/** MQTT username/password for this node (token for aedes hooks, sealed password for Mosquitto). */
-export function nodeBrokerAuth(identity: BoardIdentity, creds: BoardCredentials, auth: 'token' | 'password', now: number, lifetimeMs = 12 * 3600_000): { username: string; password: string } {
+/**
+ * MQTT username/password for this node (token for aedes hooks, sealed password for Mosquitto). A token
+ * is bound to `clientId` when given (tokens.ts).
+ */
+export function nodeBrokerAuth(identity: BoardIdentity, creds: BoardCredentials, auth: 'token' | 'password', now: number, lifetimeMs = 12 * 3600_000, clientId?: string): { username: string; password: string } {
   if (auth === 'password') {
     if (!creds.brokerPassword) throw new H3lixError('AUTH_FAILED', 'no broker password in the fleet credentials');
     return { username: identity.nodeId, password: creds.brokerPassword };
   }
   const signer = createSigner(keyPairFromSeed(identity.signing.seed));
-  return { username: identity.nodeId, password: makeNodeToken(identity.nodeId, new Uint8Array(Buffer.from(creds.cert, 'base64')), signer, now + lifetimeMs) };
+  return { username: identity.nodeId, password: makeNodeToken(identity.nodeId, new Uint8Array(Buffer.from(creds.cert, 'base64')), signer, now + lifetimeMs, clientId) };
 }
 
 /**
@@ -120,7 +123,7 @@ async function exchange(o: ProvisionBoardOptions, renew: boolean): Promise<Provi
   if (renew) {
     const creds = readCredentials(o.dataDir);
     if (!creds) throw new H3lixError('PROVISION_REJECTED', 'no certificate to renew; provision first');
-    ({ username, password } = nodeBrokerAuth(identity, creds, auth, o.clock.now()));
+    ({ username, password } = nodeBrokerAuth(identity, creds, auth, o.clock.now(), undefined, requestId));
     tls = nodeClientTls(creds, image, identity.signing.seed);
   } else {
     tls = claimClientTls(image);

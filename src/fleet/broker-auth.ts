@@ -17,7 +17,7 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  * - `logger`: every refusal is logged at warn with its reason. Required.
  * - `maxProvisionBytes`: largest payload on provisioning topics. Default 16384.
  * - `maxPayloadBytes`: largest payload on any topic. Default 196608 (a 128 KB delta plus envelope).
- * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`, `token-expiry`, `claim-revoke`). Default: from
+ * - `defencesOff`: test-only switches (defences.ts: `client-id`, `session-takeover`, `token-expiry`, `token-binding`, `claim-revoke`). Default: from
  *   `H3LIX_TEST_DEFENCES_OFF`, normally empty.
  */
 export interface FleetBrokerAuthOptions {
@@ -100,7 +100,7 @@ export function createFleetBrokerAuth(o: FleetBrokerAuthOptions): FleetBrokerAut
         principal = { kind: 'claim', batch: claim.batch, requestId: clientId };
         lapses = Math.min(lapses, claim.notAfter);
       } else {
-        const cert = verifyNodeToken(username, password, ctx);
+        const cert = verifyNodeToken(username, password, ctx, off.has('token-binding') ? undefined : clientId);
         if (o.revocations.isRevoked(cert.nodeId)) throw new Error(`node ${cert.nodeId} is revoked`);
         principal = { kind: 'node', nodeId: cert.nodeId };
         lapses = Math.min(lapses, cert.notAfter);

@@ -119,7 +119,7 @@ export interface FleetNode {
   /** Refusals counted by those hooks, by reason. */
   brokerRefusals: ReadonlyMap<string, number>;
   /** MQTT username/password; call again on every reconnect (token auth expires after 12 h). */
-  brokerCredentials(): { username: string; password: string };
+  brokerCredentials(clientId?: string): { username: string; password: string };
   /** Client TLS for `mqtts://` (the current certificate, the identity key, the fleet CA); re-read on every reconnect. */
   brokerTls(): ClientTls;
   /** Topics to subscribe in addition to the sync topics. */
@@ -186,7 +186,7 @@ export async function prepareFleetNode(o: FleetNodeOptions): Promise<FleetNode> 
     get provisioned() {
       return provisioned;
     },
-    brokerCredentials: () => nodeBrokerAuth(identity, provisioned.credentials, cfg.brokerAuth, o.clock.now()),
+    brokerCredentials: (clientId) => nodeBrokerAuth(identity, provisioned.credentials, cfg.brokerAuth, o.clock.now(), undefined, clientId),
     brokerTls: () => ({ ...nodeClientTls(provisioned.credentials, image, identity.signing.seed), ...serverName }),
     subscriptions: [...resolver.subscriptions(), `h3lix/v1/${fleet}/cmd/${identity.nodeId}`],
     commands: undefined as unknown as CommandRouter,

@@ -9,7 +9,11 @@ import { openDoc, peekDoc, signDoc } from './signed-doc.js';
  * fleet-signed credential they chain to, so the broker needs only the fleet public key (and the
  * revocation list) to authenticate anyone. A token is base64url text (MQTT passwords are bytes, but
  * many tools take text).
- *   node:        {t: h3lix-node-token, nodeId, exp, cert}     signed by the node key, username = nodeId
+ *   node:        {t: h3lix-node-token, nodeId, exp, cert, cid?} signed by the node key, username = nodeId;
+ *                `cid`: the MQTT client id it was minted for (issue 9 item 1). A token carrying one
+ *                logs in only under that client id, so a copied token cannot open a parallel session
+ *                under another of the node's ids; tokens without it (minted by older versions, at
+ *                most 24 h old) are taken under any of the node's ids.
  *   claim:       {t: h3lix-claim-token, requestId, exp, claim} signed by the batch claim key, username = claim-<batch>
  *   provisioner: {t: h3lix-provisioner-token, exp}            signed by the fleet key, username = provisioner
  */
@@ -33,8 +37,8 @@ function checkExp(exp: number, now: number, what: string): void {
   if (exp - now > MAX_TOKEN_LIFETIME_MS) throw new WireError('WIRE_TYPE', `${what} lifetime exceeds ${MAX_TOKEN_LIFETIME_MS / 3600_000} h`);
 }
 
-export function makeNodeToken(nodeId: string, certificate: Uint8Array, signer: Signer, exp: number): string {
-  return enc(signDoc(NODE_TOKEN, { nodeId, exp, cert: certificate }, signer));
+export function makeNodeToken(nodeId: string, certificate: Uint8Array, signer: Signer, exp: number, clientId?: string): string {
+  return enc(signDoc(NODE_TOKEN, { nodeId, exp, cert: certificate, ...(clientId !== undefined ? { cid: clientId } : {}) }, signer));
 }
 
 export function makeClaimToken(requestId: string, claim: Uint8Array, claimSigner: Signer, exp: number): string {
@@ -51,8 +55,11 @@ export interface TokenContext {
   now: number;
 }
 
-/** Verify a node token for `username`; returns the certificate it chains to. */
-export function verifyNodeToken(username: string, token: string | Uint8Array, ctx: TokenContext): NodeCertificate {
+/**
+ * Verify a node token for `username`, presented by MQTT client `clientId` (undefined: do not check
+ * the binding; test switch `token-binding`); returns the certificate it chains to.
+ */
+export function verifyNodeToken(username: string, token: string | Uint8Array, ctx: TokenContext, clientId?: string): NodeCertificate {
   const bytes = dec(token);
   const peek = peekDoc(bytes, NODE_TOKEN, MAX_TOKEN_BYTES);
   const cert = verifyCertificate(field.bytes(peek, 'cert', NODE_TOKEN, undefined, MAX_TOKEN_BYTES), ctx.fleetPublicKey, ctx.fleet, ctx.now);
@@ -61,6 +68,10 @@ export function verifyNodeToken(username: string, token: string | Uint8Array, ct
     throw new WireError('WIRE_UNKNOWN_SENDER', `node token is for ${cert.nodeId}, username is ${username}`);
   }
   checkExp(field.int(body, 'exp', NODE_TOKEN), ctx.now, 'node token');
+  if (clientId !== undefined && body.cid !== undefined) {
+    const cid = field.str(body, 'cid', NODE_TOKEN, 128);
+    if (cid !== clientId) throw new WireError('WIRE_UNKNOWN_SENDER', `node token is bound to client id ${cid}, presented by ${clientId.slice(0, 128)}`);
+  }
   return cert;
 }
 

@@ -21,7 +21,7 @@ export interface TransportEvents {
  * - `reconnectMs`: reconnect period. Default 1000.
  * - `keepaliveSeconds`: keepalive. Default 30.
  * - `username` / `password`: broker credentials. Default none.
- * - `credentials()`: called before the first connect and again on every reconnect; its result
+ * - `credentials(clientId)`: called before the first connect and again on every reconnect; its result
  *   replaces `username`/`password` (fleet tokens expire after 12 h); a refused CONNECT is then retried
  *   (`reconnectOnConnackError`). Default none (static credentials; a refusal stops the retries).
  * - `stateTopic`: retained birth/death topic (`state/<node>`). Required.
@@ -42,7 +42,7 @@ export interface TransportOptions {
   keepaliveSeconds?: number;
   username?: string | undefined;
   password?: string | undefined;
-  credentials?: () => { username: string; password: string };
+  credentials?: (clientId: string) => { username: string; password: string };
   stateTopic: string;
   birth: () => Presence;
   death: Presence;
@@ -181,7 +181,7 @@ export class Transport {
   private freshCredentials(): { username: string; password: string } | undefined {
     if (!this.opts.credentials) return undefined;
     try {
-      const c = this.opts.credentials();
+      const c = this.opts.credentials(this.opts.clientId);
       return { username: c.username, password: c.password };
     } catch (err) {
       this.opts.logger?.warn({ err: (err as Error).message }, 'broker credentials unavailable; reusing the previous ones');

@@ -81,7 +81,7 @@ async function send(fd: FleetDir, url: string, requestId: string, bytes: Uint8Ar
     const answer = new Promise<string>((resolve) => client.on('message', (_t, p) => resolve(decodeProvisionResponse(new Uint8Array(p), fd.fleet, fd.fleetPublicKey).reason ?? 'accepted')));
     await client.subscribeAsync(`${root}provision/response/${requestId}`, { qos: 1 });
     await client.publishAsync(`${root}provision/request/${requestId}`, Buffer.from(bytes), { qos: 1 });
-    return await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('no answer'), 3000))]);
+    return await Promise.race([answer, new Promise<string>((r) => setTimeout(() => r('no answer'), 10_000))]);
   } finally {
     await client.endAsync(true);
   }
@@ -205,7 +205,7 @@ t.test('a board whose node was revoked: REVOKED for its key, new keys of its bat
   // A new key from the same image: parked for approval, not answered.
   const pendingBefore = fd.pendingAll().length;
   const waiting = provisionOne(fd, join(dir, 'newkey'), sb.url, logger, { attempts: 1, timeoutMs: 6000 });
-  await until(() => fd.pendingAll().length === pendingBefore + 1, 3000, 'held in state/pending');
+  await until(() => fd.pendingAll().length === pendingBefore + 1, 8000, 'held in state/pending');
   const held = fd.pendingAll()[0]!;
   t.equal(held.batch, 'b1');
   t.notOk(fd.node(held.nodeId), 'no certificate issued before approval');
@@ -252,7 +252,7 @@ t.test('replays: a stale request is refused, an older request never rotates a li
   spy.on('message', (topic, p) => captured.push({ topic, bytes: new Uint8Array(p) }));
   await spy.subscribeAsync(`${root}provision/request/+`, { qos: 1 });
   const board: Board = await provisionOne(fd, join(dir, 'live'), sb.url, logger);
-  await until(() => captured.length === 1, 2000, 'captured the first request');
+  await until(() => captured.length === 1, 6000, 'captured the first request');
   // The board loses its credentials file and asks again with its key and a new nonce (legitimate).
   unlinkSync(join(board.dataDir, CREDENTIALS_FILE));
   const live = await provisionOne(fd, board.dataDir, sb.url, logger);
@@ -260,7 +260,7 @@ t.test('replays: a stale request is refused, an older request never rotates a li
   t.ok(passwordMatches(password, fd.node(board.identity.nodeId)!.brokerPasswordHash), 'the live board\'s password matches the operator record');
 
   // Same nonce (the second request again): the same answer, nothing rotates (existing rule).
-  await until(() => captured.length === 2, 2000, 'captured the second request');
+  await until(() => captured.length === 2, 6000, 'captured the second request');
   const [first, second] = captured as [{ topic: string; bytes: Uint8Array }, { topic: string; bytes: Uint8Array }];
   const idOf = (c: { topic: string }) => c.topic.slice(`${root}provision/request/`.length);
   t.equal(await send(fd, sb.url, idOf(second), second.bytes), 'accepted');

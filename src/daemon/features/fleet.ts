@@ -32,7 +32,7 @@ export function fleetPlug(fn: FleetNode, config: H3lixConfig, gatewayBroker?: Em
     subscriptions: fn.subscriptions,
     login: {
       ...(embeddedHere ? {} : { url: fn.brokerUrl }),
-      credentials: () => fn.brokerCredentials(),
+      credentials: (clientId) => fn.brokerCredentials(clientId),
       tls: () => fn.brokerTls(),
     },
     excludeOrigin: (origin) => fn.isRevoked(origin),
