@@ -8,6 +8,7 @@ import { verifyCertificate, type NodeCertificate } from './certificate.js';
 import { readCredentials, writeCredentials, type BoardCredentials, type BoardImage } from './board-files.js';
 import { claimBinding, decodeProvisionResponse, encodeProvisionRequest, openSecrets, type ProvisionRequest } from './provision-protocol.js';
 import { makeClaimToken, makeNodeToken } from './tokens.js';
+import { passwordUsername } from './client-ids.js';
 import { acceptedTls, claimClientTls, nodeClientTls } from './board-tls.js';
 import { clientTlsOptions, isTlsUrl, type ClientTls } from '../sync/tls.js';
 
@@ -62,7 +63,7 @@ export interface ProvisionedBoard {
 export function nodeBrokerAuth(identity: BoardIdentity, creds: BoardCredentials, auth: 'token' | 'password', now: number, lifetimeMs = 12 * 3600_000, clientId?: string): { username: string; password: string } {
   if (auth === 'password') {
     if (!creds.brokerPassword) throw new H3lixError('AUTH_FAILED', 'no broker password in the fleet credentials');
-    return { username: identity.nodeId, password: creds.brokerPassword };
+    return { username: passwordUsername(identity.nodeId, clientId), password: creds.brokerPassword };
   }
   const signer = createSigner(keyPairFromSeed(identity.signing.seed));
   return { username: identity.nodeId, password: makeNodeToken(identity.nodeId, new Uint8Array(Buffer.from(creds.cert, 'base64')), signer, now + lifetimeMs, clientId) };

@@ -10,6 +10,23 @@
  */
 export const REQUEST_ID = /^r[0-9a-f]{20}$/;
 
+/**
+ * The node's second connections (`h3lix-<fleet>-<n>-<suffix>`: the personal instance, the status
+ * page's peer client). On Mosquitto, where `use_username_as_clientid` makes the username the client
+ * id, each logs in as its own user `<n>-<suffix>` (same password, mosquitto-acl.ts), so it does not
+ * displace the daemon's session.
+ */
+export const AUX_CONNECTIONS = ['instance', 'status'] as const;
+
+/** The Mosquitto username of node `nodeId`'s connection with client id `clientId` (password mode). */
+export function passwordUsername(nodeId: string, clientId: string | undefined): string {
+  if (clientId === undefined) return nodeId;
+  const at = clientId.indexOf(`-${nodeId}-`);
+  if (at < 0) return nodeId;
+  const suffix = clientId.slice(at + nodeId.length + 2);
+  return (AUX_CONNECTIONS as readonly string[]).includes(suffix) ? `${nodeId}-${suffix}` : nodeId;
+}
+
 /** The client id the daemon uses for node `nodeId` (src/daemon/daemon.ts). */
 export function daemonClientId(fleet: string, nodeId: string): string {
   return `h3lix-${fleet}-${nodeId}`.slice(0, 128);

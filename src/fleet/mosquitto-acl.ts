@@ -2,6 +2,7 @@ import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { RULE_TEMPLATES } from './acl-policy.js';
 import { bridgeAclLines } from './bridge.js';
 import type { FleetDir } from './fleet-dir.js';
+import { AUX_CONNECTIONS } from './client-ids.js';
 import { defencesOff, type Defence } from '../sync/defences.js';
 
 /**
@@ -13,7 +14,9 @@ import { defencesOff, type Defence } from '../sync/defences.js';
  *   client id is bound to the credentials and nobody can displace a node's session by naming its
  *   client id [MQTT-3.1.4-2] (issue 9 "client-id takeover"). The price: the boards of one batch
  *   share the client id `claim-<batch>`, so they provision one at a time (a displaced board retries
- *   with backoff), and a node has one connection (a second one with its username displaces the first).
+ *   with backoff). A node's second connections (the personal instance, the status page's peer
+ *   client) log in as their own users `<n>-instance` / `<n>-status` (client-ids.ts `AUX_CONNECTIONS`,
+ *   same password, the node's reads, no writes of their own), so they do not displace the daemon.
  * - Claim clients (`claim-<batch>`) reach only `provision/request/+` and `provision/response/+`: the
  *   request id is in the topic, not the client id. Answers hold a public certificate, the fleet config
  *   and the broker password sealed to the board's box key, so reading another board's answer reveals
@@ -79,10 +82,12 @@ export function buildMosquittoAuth(fd: FleetDir, now: number, opts: { defencesOf
   }
   for (const n of fd.nodes()) {
     if (revoked.has(n.nodeId) || n.notAfter <= now) continue;
-    passwd.push(`${n.nodeId}:${n.brokerPasswordHash}`);
-    acl.push(`user ${n.nodeId}`);
-    for (const t of RULE_TEMPLATES.NODE_SUBSCRIBE) if (!t.includes('<self>')) acl.push(`topic read ${root}${t}`);
-    acl.push('');
+    for (const user of [n.nodeId, ...AUX_CONNECTIONS.map((s) => `${n.nodeId}-${s}`)]) {
+      passwd.push(`${user}:${n.brokerPasswordHash}`);
+      acl.push(`user ${user}`);
+      for (const t of RULE_TEMPLATES.NODE_SUBSCRIBE) if (!t.includes('<self>')) acl.push(`topic read ${root}${t}`);
+      acl.push('');
+    }
   }
   for (const b of fd.bridges()) {
     if (b.brokerPasswordHash) passwd.push(`${b.username}:${b.brokerPasswordHash}`);
