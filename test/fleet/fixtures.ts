@@ -76,3 +76,18 @@ export async function provisionOne(fd: FleetDir, dataDir: string, url: string, l
 }
 
 export { until } from '../helpers/until.js';
+
+/**
+ * The usual fleet rig of a test: a fleet (batch b1), the embedded broker with the fleet hooks and a
+ * provisioner on it, torn down with the test.
+ */
+export async function fleetRig(t: { testdir(): string; teardown(fn: () => unknown): void }, o: { uses?: number } = {}): Promise<{ dir: string; logger: Logger; text: () => string; fd: FleetDir; sb: SecureBroker; prov: Provisioner }> {
+  const dir = t.testdir();
+  const { logger, text } = capturedLogger();
+  const fd = makeFleet(dir, o.uses !== undefined ? { uses: o.uses } : {});
+  const sb = await startSecureBroker(fd, logger);
+  t.teardown(() => sb.broker.stop());
+  const prov = await startProvisioner(fd, sb.broker.url, logger);
+  t.teardown(() => prov.stop());
+  return { dir, logger, text, fd, sb, prov };
+}

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { capturedLogger, makeFleet, provisionOne, startProvisioner, startSecureBroker, until } from './fixtures.js';
+import { capturedLogger, makeFleet, provisionOne, startProvisioner, startSecureBroker, until, fleetRig } from './fixtures.js';
 import { nodeBrokerAuth, provisionBoard, renewCertificate } from '../../src/fleet/board.js';
 import { readBoardImage, readCredentials } from '../../src/fleet/board-files.js';
 import { CertificateKeyResolver } from '../../src/fleet/cert-resolver.js';
@@ -13,13 +13,7 @@ import { freePort } from '../helpers/mosquitto.js';
 import { revokeNode } from '../../src/fleet/revoke.js';
 
 t.test('certificate rotation before expiry without downtime', async (t) => {
-  const dir = t.testdir();
-  const { logger } = capturedLogger();
-  const fd = makeFleet(dir);
-  const sb = await startSecureBroker(fd, logger);
-  t.teardown(() => sb.broker.stop());
-  const prov = await startProvisioner(fd, sb.broker.url, logger);
-  t.teardown(() => prov.stop());
+  const { dir, logger, fd, sb } = await fleetRig(t);
   const board = await provisionOne(fd, join(dir, 'b'), sb.broker.url, logger);
   const oldCert = board.result.certBytes;
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { capturedLogger, makeFleet, provisionOne, startProvisioner, startSecureBroker } from './fixtures.js';
+import { fleetRig, provisionOne } from './fixtures.js';
 import { nodeBrokerAuth } from '../../src/fleet/board.js';
 import { createFleetBrokerAuth } from '../../src/fleet/broker-auth.js';
 import { RevocationSet } from '../../src/fleet/revocation.js';
@@ -15,13 +15,7 @@ import { systemClock } from '../../src/util/clock.js';
  * the `token-binding` switch off, the same copy logs in.
  */
 t.test('a token minted for one client id does not log in under another; control: binding off', async (t) => {
-  const dir = t.testdir();
-  const { logger } = capturedLogger();
-  const fd = makeFleet(dir);
-  const sb = await startSecureBroker(fd, logger);
-  t.teardown(() => sb.broker.stop());
-  const prov = await startProvisioner(fd, sb.broker.url, logger);
-  t.teardown(() => prov.stop());
+  const { dir, logger, fd, sb } = await fleetRig(t);
   const board = await provisionOne(fd, join(dir, 'b'), sb.broker.url, logger);
   const own = `h3lix-${fd.fleet}-${board.identity.nodeId}-instance`;
   const other = `h3lix-${fd.fleet}-${board.identity.nodeId}-copy`;
@@ -55,13 +49,7 @@ t.test('a token minted for one client id does not log in under another; control:
 
 t.test('the daemon mints its tokens for its own client id', async (t) => {
   const { peekDoc } = await import('../../src/fleet/signed-doc.js');
-  const dir = t.testdir();
-  const { logger } = capturedLogger();
-  const fd = makeFleet(dir);
-  const sb = await startSecureBroker(fd, logger);
-  t.teardown(() => sb.broker.stop());
-  const prov = await startProvisioner(fd, sb.broker.url, logger);
-  t.teardown(() => prov.stop());
+  const { dir, logger, fd, sb } = await fleetRig(t);
   const { prepareFleetNode } = await import('../../src/fleet/fleet-node.js');
   const { validateConfig } = await import('../../src/config/load.js');
   const fn = await prepareFleetNode({
