@@ -63,8 +63,8 @@ export interface Rig {
   tryConnect(opts: mqtt.IClientOptions): Promise<string>;
   /** A connected client closed at teardown. */
   connect(opts: mqtt.IClientOptions): Promise<mqtt.MqttClient>;
-  /** Resolves true when aedes routes a PUBLISH on `topic` (it passed authorizePublish) within `ms`. */
-  routed(topic: string, ms?: number): Promise<boolean>;
+  /** Resolves true when aedes routes a PUBLISH on `topic` from client `clientId` (it passed authorizePublish) within `ms`. */
+  routed(topic: string, clientId: string, ms?: number): Promise<boolean>;
   /**
    * Waits until the gateway's sync layer handled `payload` (from the broker) and says whether it
    * ACCEPTED it (its envelope verified: `counters.accepted` rose in that call); undefined when it never
@@ -192,10 +192,10 @@ export async function startRig(t: Test, off: string, o: RigOptions = {}): Promis
       await until(() => verdicts.has(h), ms, 'the gateway sync layer to handle the payload').catch(() => undefined);
       return verdicts.get(h);
     },
-    routed: (topic, ms = 1500) =>
+    routed: (topic, clientId, ms = 1500) =>
       new Promise<boolean>((resolve) => {
-        const onPublish = (packet: { topic: string }) => {
-          if (packet.topic !== topic) return;
+        const onPublish = (packet: { topic: string }, client: Client | null) => {
+          if (packet.topic !== topic || client?.id !== clientId) return;
           done(true);
         };
         const timer = setTimeout(() => done(false), ms);
