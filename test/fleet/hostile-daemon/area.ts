@@ -81,11 +81,11 @@ async function intact(t: Test, r: Rig, before: Map<string, number>): Promise<voi
   await until(() => ctx.transport.connected, 5000, 'the gateway connected').catch(() => undefined);
   t.ok(ctx.transport.connected, 'the gateway daemon is up and connected to its own broker');
   t.equal(await r.tryConnect(r.bLogin('after')), 'accepted', 'a legitimate client still connects');
-  const foreign = ctx.field.contributions().filter((c) => before.get(`${c.origin}/${c.key}`) !== c.version && !(c.origin === r.bId && c.key.startsWith('twin-')));
+  const foreign = ctx.field.contributions().filter((c) => before.get(`${c.origin}/${c.key}`) !== c.version && !(c.origin === r.bId && c.key.startsWith('legit-')));
   t.same(
     foreign.map((c) => `${c.origin}/${c.key}@${c.version}`),
     [],
-    'the field holds only the contributions it had before the attacks, plus the twins b signed',
+    'the field holds only the contributions it had before the attacks, plus the legitimate ones b signed (keys legit-*)',
   );
   t.same(ctx.field.origins().filter((o) => o !== r.gwId && o !== r.bId), [], 'no origin but the two boards');
   const digest = ctx.field.digest();

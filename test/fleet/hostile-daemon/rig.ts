@@ -66,11 +66,12 @@ export interface Rig {
   /** Resolves true when aedes routes a PUBLISH on `topic` from client `clientId` (it passed authorizePublish) within `ms`. */
   routed(topic: string, clientId: string, ms?: number): Promise<boolean>;
   /**
-   * Waits until the gateway's sync layer handled `payload` (from the broker) and says whether it
-   * ACCEPTED it (its envelope verified: `counters.accepted` rose in that call); undefined when it never
-   * arrived within `ms`. An observation probe wrapped around the real CcfSync.onMessage.
+   * Waits until the gateway's sync layer handled `payload` (from the broker) for the `nth` time (0:
+   * the first) and says whether it ACCEPTED it (its envelope verified: `counters.accepted` rose in that
+   * call) and whether it counted a rejection; undefined when it never arrived within `ms`. An
+   * observation probe wrapped around the real CcfSync.onMessage (it calls it unchanged).
    */
-  syncVerdict(payload: Uint8Array, ms?: number): Promise<boolean | undefined>;
+  syncVerdict(payload: Uint8Array, nth?: number, ms?: number): Promise<{ accepted: boolean; rejected: boolean } | undefined>;
 }
 
 export interface RigOptions {
@@ -127,7 +128,8 @@ export async function startRig(t: Test, off: string, o: RigOptions = {}): Promis
     ...common,
     fleet: { enabled: true, imageDir: fd.path('image', 'b1'), attemptTimeoutMs: 2000, maxAttempts: 3, backoffMs: 50 },
   });
-  const b = await buildRunDaemon({ config: bConfig, logger, jitterMs: 50, drainTimeoutMs: 300 });
+  // b logs apart: r.log() is the gateway's and the provisioner's alone.
+  const b = await buildRunDaemon({ config: bConfig, logger: capturedLogger().logger, jitterMs: 50, drainTimeoutMs: 300 });
   await b.daemon.start();
   t.teardown(() => b.daemon.stop('test end'));
   await until(() => gw.daemon.context.transport.connected && b.daemon.context.transport.connected, 10_000, 'both boards connected');
@@ -139,13 +141,15 @@ export async function startRig(t: Test, off: string, o: RigOptions = {}): Promis
   const aedes = gw.daemon.context.broker!.aedes!;
   const clients = () => (aedes as unknown as { clients: Record<string, Client> }).clients;
   const sync = gw.daemon.context.sync;
-  const verdicts = new Map<string, boolean>();
+  const verdicts = new Map<string, { accepted: boolean; rejected: boolean }[]>();
   const hash = (p: Uint8Array) => createHash('sha256').update(p).digest('hex');
   const inner = sync.onMessage.bind(sync);
   sync.onMessage = (topic: string, payload: Uint8Array) => {
     const before = sync.counters.accepted;
+    const rejected = sync.rejectedTotal();
     inner(topic, payload);
-    verdicts.set(hash(payload), sync.counters.accepted > before);
+    const h = hash(payload);
+    verdicts.set(h, [...(verdicts.get(h) ?? []), { accepted: sync.counters.accepted > before, rejected: sync.rejectedTotal() > rejected }]);
   };
   const open: mqtt.MqttClient[] = [];
   t.teardown(() => Promise.all(open.map((c) => c.endAsync(true))));
@@ -187,10 +191,10 @@ export async function startRig(t: Test, off: string, o: RigOptions = {}): Promis
       }
     },
     connect,
-    syncVerdict: async (payload, ms = 3000) => {
+    syncVerdict: async (payload, nth = 0, ms = 3000) => {
       const h = hash(payload);
-      await until(() => verdicts.has(h), ms, 'the gateway sync layer to handle the payload').catch(() => undefined);
-      return verdicts.get(h);
+      await until(() => (verdicts.get(h)?.length ?? 0) > nth, ms, 'the gateway sync layer to handle the payload').catch(() => undefined);
+      return verdicts.get(h)?.[nth];
     },
     routed: (topic, clientId, ms = 1500) =>
       new Promise<boolean>((resolve) => {
