@@ -113,7 +113,7 @@ export function decide(fd: FleetDir, req: ProvisionRequest, policy: ProvisionPol
     if (!req.claim) return reject(req, 'CLAIM_INVALID', 'no claim');
     let claim;
     try {
-      claim = verifyClaim(req.claim, fd.fleetPublicKey, fd.fleet);
+      claim = verifyClaim(req.claim, fd.fleetPublicKey, fd.fleet, off.has('claim-fleet-sig'));
     } catch (err) {
       return reject(req, 'CLAIM_INVALID', describeError(err));
     }

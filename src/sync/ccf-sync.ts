@@ -105,7 +105,7 @@ export interface CcfSyncOptions {
   legacyDigests?: boolean;
   /** Most anti-entropy answer bytes per minute (config sync.answerBudgetBytesPerMinute). Default 8 MiB. */
   answerBudgetBytesPerMinute?: number;
-  /** Test-only switches (defences.ts `envelope-sig`, `replay-guard`). Default from H3LIX_TEST_DEFENCES_OFF. */
+  /** Test-only switches (defences.ts `envelope-sig`, `replay-guard`, `sender-topic`). Default from H3LIX_TEST_DEFENCES_OFF. */
   defencesOff?: ReadonlySet<Defence>;
 }
 
@@ -144,7 +144,7 @@ export class CcfSync {
 
   constructor(o: CcfSyncOptions) {
     this.o = o;
-    this.off = new Set([...(o.defencesOff ?? defencesOff())].filter((d) => d === 'envelope-sig' || d === 'replay-guard'));
+    this.off = new Set([...(o.defencesOff ?? defencesOff())].filter((d) => d === 'envelope-sig' || d === 'replay-guard' || d === 'sender-topic'));
     this.topics = fleetTopics(o.fleet);
     this.originProofs = new OriginProofs({ fleet: o.fleet, self: o.nodeId, signer: o.signer, resolveKey: (origin) => o.keys.resolve(origin), required: o.keys.requireOriginSignatures === true });
     this.ae = new AntiEntropy({
@@ -413,7 +413,7 @@ export class CcfSync {
         ...(this.off.has('envelope-sig') ? { skipSignature: true } : {}),
         kinds: [t.kind],
       });
-      if (env.from !== t.node) throw new WireError('WIRE_TYPE', `envelope from ${env.from} published on ${t.node}'s topic`);
+      if (env.from !== t.node && !this.off.has('sender-topic')) throw new WireError('WIRE_TYPE', `envelope from ${env.from} published on ${t.node}'s topic`);
       this.counters.accepted++;
       if (t.kind === 'delta') {
         const d = decodeSyncDelta(env.body);

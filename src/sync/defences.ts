@@ -14,7 +14,10 @@
  * `replay-guard`: sync accepts a replayed envelope (ccf-sync.ts). `cert-sig`: the certificate resolver
  * learns certificates not signed by the fleet (cert-resolver.ts). `command-sig`, `command-recipient`,
  * `command-expiry`, `command-replay`: the command router's checks (commands.ts). `claim-expiry`,
- * `claim-uses`, `claim-sig`: the provisioner's claim checks (provisioner-rules.ts).
+ * `claim-uses`, `claim-sig`, `claim-fleet-sig`: the provisioner's claim checks (provisioner-rules.ts).
+ * `sender-topic`: sync accepts an envelope whose sender is not the node its topic names (ccf-sync.ts).
+ * `revocation-seq`, `revocation-sig`: a revocation list older than the one held, or not signed by the
+ * fleet, replaces it (revocation.ts).
  */
 export const DEFENCES = [
   'client-id',
@@ -44,6 +47,10 @@ export const DEFENCES = [
   'claim-expiry',
   'claim-uses',
   'claim-sig',
+  'claim-fleet-sig',
+  'sender-topic',
+  'revocation-seq',
+  'revocation-sig',
 ] as const;
 export type Defence = (typeof DEFENCES)[number];
 

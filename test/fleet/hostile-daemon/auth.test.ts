@@ -7,6 +7,7 @@ import { makeClaimToken, makeNodeToken, makeProvisionerToken } from '../../../sr
 import { addBatch, initFleet } from '../../../src/fleet/init.js';
 import { readBoardImage } from '../../../src/fleet/board-files.js';
 import { revokeBatch, revokeNode } from '../../../src/fleet/revoke.js';
+import { issueRevocationList } from '../../../src/fleet/revocation.js';
 import { daemonClientId } from '../../../src/fleet/client-ids.js';
 import { capturedLogger, provisionOne, type Board } from '../fixtures.js';
 import { until } from '../../helpers/until.js';
@@ -54,10 +55,23 @@ async function boardC(r: Rig): Promise<Board> {
   return c;
 }
 const cLogin = (r: Rig, c: Board, suffix: string) => ({ clientId: `${daemonClientId(r.fleet, c.identity.nodeId)}-${suffix}`, username: c.identity.nodeId, password: makeNodeToken(c.identity.nodeId, c.result.certBytes, createSigner(c.identity.signing), Date.now() + 600_000) });
-async function operatorPublish(r: Rig, topic: string, payload: Uint8Array): Promise<void> {
+/** Publish as the provisioner principal (the operator, or a stolen provisioner token); a refused publish closes the link. */
+async function operatorPublish(r: Rig, topic: string, payload: Uint8Array, waitAck = true): Promise<void> {
   const op = await r.connect(r.provisionerLogin('op'));
-  await op.publishAsync(topic, Buffer.from(payload), { qos: 1, retain: true });
+  if (waitAck) await op.publishAsync(topic, Buffer.from(payload), { qos: 1, retain: true });
+  else op.publish(topic, Buffer.from(payload), { qos: 1, retain: true });
+  await sleep(waitAck ? 0 : 300);
   await op.endAsync(true);
+}
+/** Node c, revoked at the gateway (the operator's list applied by its resolver); its node id. */
+async function revokedC(r: Rig): Promise<string> {
+  const c = await boardC(r);
+  const id = c.identity.nodeId;
+  if (!r.gw.fleetNode!.resolver.isRevoked(id)) {
+    await operatorPublish(r, `${r.root}fleet/revocations`, revokeNode(r.fd, id, 'stolen', Date.now()));
+    await until(() => r.gw.fleetNode!.resolver.isRevoked(id), 3000, 'c revoked at the gateway');
+  }
+  return id;
 }
 
 /** Connect with credentials that lapse in 1.2 s; accepted when the session is still up at 2.5 s. */
@@ -137,6 +151,27 @@ const cases: HostileCase[] = [
       const before = count(r.refusals, 'auth');
       const res = await r.tryConnect(cLogin(r, c, 'again'));
       return res === 'accepted' ? { accepted: true } : refused(`auth +1 (${res}: revoked)`, count(r.refusals, 'auth') === before + 1);
+    },
+  },
+  {
+    name: 'a stolen provisioner token publishes an older fleet-signed revocation list (seq 0) to un-revoke node c',
+    defence: 'revocation-seq',
+    attack: async (r) => {
+      const c = await revokedC(r);
+      await operatorPublish(r, `${r.root}fleet/revocations`, issueRevocationList({ fleet: r.fleet, seq: 0, issuedAt: Date.now(), revoked: [] }, r.fd.fleetSigner()));
+      await sleep(300);
+      return r.gw.fleetNode!.resolver.isRevoked(c) ? refused('ignored: not newer than the list held', true) : { accepted: true };
+    },
+  },
+  {
+    name: 'a stolen provisioner token publishes a forged revocation list (seq 99, empty) to un-revoke node c',
+    defence: 'revocation-sig',
+    attack: async (r) => {
+      const c = await revokedC(r);
+      const before = count(r.refusals, 'bad revocation list');
+      await operatorPublish(r, `${r.root}fleet/revocations`, issueRevocationList({ fleet: r.fleet, seq: 99, issuedAt: Date.now(), revoked: [] }, createSigner(rogue)), false);
+      await sleep(300);
+      return r.gw.fleetNode!.resolver.isRevoked(c) ? refused('bad revocation list +1 (publish refused)', count(r.refusals, 'bad revocation list') === before + 1) : { accepted: true };
     },
   },
   {

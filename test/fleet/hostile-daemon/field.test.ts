@@ -98,6 +98,18 @@ const cases: HostileCase[] = [
   badSig('a digest from b whose signature is altered', 'digest', 'flip'),
   badSig("a want under b's name signed by a key that is not b's", 'want', 'rogue'),
   {
+    // Two layers: the gateway's key does not verify b's signature, and the sender is not the topic's node.
+    name: "a delta claiming to come from the gateway, signed by b, on b's topic",
+    defence: ['envelope-sig', 'sender-topic'],
+    attack: async (r) => {
+      const before = rejected(r, 'WIRE_BAD_SIGNATURE');
+      const env = encodeEnvelope({ kind: 'delta', fleet: r.fleet, from: r.gwId, seq: ++seq, hlc: { wall: Date.now(), logical: 0 }, body: bodies.delta(r, 'as-gw') }, bSigner(r));
+      await send(r, `ccf/delta/${r.bId}`, env);
+      const v = await r.syncVerdict(env);
+      return v?.accepted ? { accepted: true } : refused('WIRE_BAD_SIGNATURE +1', rejected(r, 'WIRE_BAD_SIGNATURE') === before + 1);
+    },
+  },
+  {
     name: 'a valid delta envelope replayed',
     defence: 'replay-guard',
     attack: async (r) => {

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
-import { createSigner, generateKeyPair, keyPairFromSeed, type KeyPair, type Signer } from '../../../src/crypto/ed25519.js';
+import { createSigner, generateKeyPair, keyPairFromSeed, type Ed25519KeyPair as KeyPair, type Signer } from '../../../src/crypto/ed25519.js';
 import { nodeIdFromPublicKey } from '../../../src/crypto/node-id.js';
 import { claimBinding, decodeProvisionResponse, encodeProvisionRequest } from '../../../src/fleet/provision-protocol.js';
 import { addBatch } from '../../../src/fleet/init.js';
+import { issueClaim } from '../../../src/fleet/certificate.js';
 import { readBoardImage } from '../../../src/fleet/board-files.js';
 import { revokeBatch, revokeNode } from '../../../src/fleet/revoke.js';
 import type { Rig } from './rig.js';
@@ -113,6 +114,15 @@ const cases: HostileCase[] = [
     name: 'a claim signature that does not bind the node key',
     defence: 'claim-sig',
     attack: async (r) => refusedWith('CLAIM_INVALID', (await ask(r, { claimSigner: rogue })).answer),
+  },
+  {
+    name: 'a claim for batch b1 not signed by the fleet (a self-made claim with 1000 uses and role admin)',
+    defence: 'claim-fleet-sig',
+    attack: async (r) => {
+      const k = generateKeyPair();
+      const forged = issueClaim({ fleet: r.fleet, batch: 'b1', claimKey: k.publicKey, maxUses: 1000, issuedAt: Date.now(), notAfter: Date.now() + 1e9, boards: [], roles: ['admin'] }, createSigner(k));
+      return refusedWith('CLAIM_INVALID', (await ask(r, { claim: { claim: forged, signer: createSigner(k) } })).answer);
+    },
   },
   {
     name: 'the claim of a revoked batch',
