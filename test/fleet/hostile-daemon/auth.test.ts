@@ -158,9 +158,11 @@ const cases: HostileCase[] = [
     defence: 'revocation-seq',
     attack: async (r) => {
       const c = await revokedC(r);
+      const before = count(r.refusals, 'bad revocation list');
       await operatorPublish(r, `${r.root}fleet/revocations`, issueRevocationList({ fleet: r.fleet, seq: 0, issuedAt: Date.now(), revoked: [] }, r.fd.fleetSigner()));
       await sleep(300);
-      return r.gw.fleetNode!.resolver.isRevoked(c) ? refused('ignored: not newer than the list held', true) : { accepted: true };
+      // Its signature is good (not refused as a bad list): only its sequence number keeps c revoked.
+      return r.gw.fleetNode!.resolver.isRevoked(c) ? refused('ignored: not newer than the list held', count(r.refusals, 'bad revocation list') === before) : { accepted: true };
     },
   },
   {
