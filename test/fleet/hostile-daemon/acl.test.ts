@@ -103,9 +103,12 @@ const cases: HostileCase[] = [
     attack: async (r) => {
       const a = r.bLogin('cli2');
       const before = count(r.refusals, 'subscribe outside allowed topics');
-      const s = await run(MOSQUITTO_SUB, ['-h', '127.0.0.1', '-p', String(r.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', `${r.root}cmd/${r.gwId}`, '-C', '1', '-W', '1']);
+      const filter = `${r.root}cmd/${r.gwId}`;
+      const granted = r.subscribed(a.clientId, filter, 5000);
+      const s = await run(MOSQUITTO_SUB, ['-h', '127.0.0.1', '-p', String(r.port), '-i', a.clientId, '-u', a.username, '-P', a.password, '-t', filter, '-C', '1', '-W', '1']);
       const denied = /denied/.test(s.stdout + s.stderr);
-      return !denied ? { accepted: true } : refused(`SUBACK 0x80 (mosquitto_sub: ${JSON.stringify((s.stderr + s.stdout).trim())})`, count(r.refusals, 'subscribe outside allowed topics') === before + 1);
+      if (await granted) return { accepted: true };
+      return refused(`SUBACK 0x80 (mosquitto_sub: ${JSON.stringify((s.stderr + s.stdout).trim())})`, denied && count(r.refusals, 'subscribe outside allowed topics') === before + 1);
     },
   },
   pub('the claim holder sends a 20 KB provisioning request (limit 16 KB)', asClaim('d1'), (r) => `${r.root}provision/request/${rid('d1')}`, bytes(20_000, 7), { reason: 'oversized payload', defence: 'payload-limit' }),

@@ -27,7 +27,12 @@ export interface HostileCase {
   attack(r: Rig): Promise<Outcome>;
 }
 
-export const refused = (by: string, isRefused: boolean): Outcome => (isRefused ? { accepted: false, refusedBy: by } : { accepted: true });
+/**
+ * A refusal, confirmed (`refusedBy` set) only when `confirmed` holds. An unconfirmed refusal fails the
+ * defended run, and it never counts as acceptance in a control: every case returns
+ * `{ accepted: true }` only on positive evidence (a CONNACK 0, a routed PUBLISH, a grant, a field entry...).
+ */
+export const refused = (by: string, confirmed: boolean): Outcome => (confirmed ? { accepted: false, refusedBy: by } : { accepted: false });
 
 /**
  * Runs `cases` against one defended gateway (every case refused, then the daemon is up, its field holds

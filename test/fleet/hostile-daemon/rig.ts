@@ -65,6 +65,8 @@ export interface Rig {
   connect(opts: mqtt.IClientOptions): Promise<mqtt.MqttClient>;
   /** Resolves true when aedes routes a PUBLISH on `topic` from client `clientId` (it passed authorizePublish) within `ms`. */
   routed(topic: string, clientId: string, ms?: number): Promise<boolean>;
+  /** Resolves true when aedes granted client `clientId` a subscription to `filter` within `ms`. */
+  subscribed(clientId: string, filter: string, ms?: number): Promise<boolean>;
   /**
    * Waits until the gateway's sync layer handled `payload` (from the broker) for the `nth` time (0:
    * the first) and says whether it ACCEPTED it (its envelope verified: `counters.accepted` rose in that
@@ -196,6 +198,19 @@ export async function startRig(t: Test, off: string, o: RigOptions = {}): Promis
       await until(() => (verdicts.get(h)?.length ?? 0) > nth, ms, 'the gateway sync layer to handle the payload').catch(() => undefined);
       return verdicts.get(h)?.[nth];
     },
+    subscribed: (clientId, filter, ms = 3000) =>
+      new Promise<boolean>((resolve) => {
+        const onSubscribe = (subs: { topic: string }[], client: Client) => {
+          if (client.id === clientId && subs.some((x) => x.topic === filter)) done(true);
+        };
+        const timer = setTimeout(() => done(false), ms);
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          aedes.off('subscribe', onSubscribe);
+          resolve(v);
+        };
+        aedes.on('subscribe', onSubscribe);
+      }),
     routed: (topic, clientId, ms = 1500) =>
       new Promise<boolean>((resolve) => {
         const onPublish = (packet: { topic: string }, client: Client | null) => {
