@@ -5,6 +5,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { field, SEGMENT, type CborMap } from './codec.js';
 import { decodeFleetMessage, encodeFleetMessage } from './message.js';
+import { defencesOff, type Defence } from '../sync/defences.js';
 import type { KeyResolver } from './cert-resolver.js';
 
 /**
@@ -59,6 +60,8 @@ export type CommandHandler = (args: CborMap, cmd: FleetCommand) => Promise<CborM
  * - `lastSeq`: highest command seq already run (persisted by the caller). Default 0.
  * - `onSeq(seq)`: persist the new highest seq (called before the handler runs). Default none.
  * - `clock`, `logger`: required.
+ * - `defencesOff`: test-only switches (defences.ts `command-sig`, `command-recipient`, `command-expiry`,
+ *   `command-replay`). Default from H3LIX_TEST_DEFENCES_OFF, normally empty.
  */
 export interface CommandRouterOptions {
   fleet: string;
@@ -70,6 +73,7 @@ export interface CommandRouterOptions {
   onSeq?: (seq: number) => void;
   clock: Clock;
   logger: Logger;
+  defencesOff?: ReadonlySet<Defence>;
 }
 
 /** The handler registry the daemon wires to `cmd/<node>`. */
@@ -78,9 +82,12 @@ export class CommandRouter {
   private readonly handlers = new Map<string, CommandHandler>();
   private lastSeq: number;
   private replySeq = 0;
+  private readonly off: ReadonlySet<Defence>;
 
   constructor(private readonly o: CommandRouterOptions) {
     this.lastSeq = o.lastSeq ?? 0;
+    this.off = new Set([...(o.defencesOff ?? defencesOff())].filter((d) => d.startsWith('command-')));
+    if (this.off.size > 0) o.logger.error({ defencesOff: [...this.off] }, 'TEST SWITCH: command defences are OFF (H3LIX_TEST_DEFENCES_OFF); never run a board like this');
   }
 
   /** Topic to subscribe: `h3lix/v1/<fleet>/cmd/<node>`. */
@@ -115,18 +122,18 @@ export class CommandRouter {
     let cmd: FleetCommand;
     let seq: number;
     try {
-      const msg = decodeFleetMessage(payload, { fleet: this.o.fleet, kinds: ['cmd'], resolveKey: (from) => (from === 'fleet' ? this.o.fleetPublicKey : undefined) });
+      const msg = decodeFleetMessage(payload, { fleet: this.o.fleet, kinds: ['cmd'], ...(this.off.has('command-sig') ? { skipSignature: true } : {}), resolveKey: (from) => (from === 'fleet' ? this.o.fleetPublicKey : undefined) });
       const b = msg.body;
       cmd = { to: field.str(b, 'to', 'cmd', 64, SEGMENT), id: field.str(b, 'id', 'cmd', 64, SEGMENT), name: field.str(b, 'name', 'cmd', 64), args: b.args === undefined ? {} : field.map(b, 'args', 'cmd'), exp: field.int(b, 'exp', 'cmd') };
       seq = msg.seq;
     } catch (err) {
       return this.refuse(err instanceof H3lixError ? err.code : 'malformed', { error: describeError(err), size: payload.length });
     }
-    if (cmd.to !== this.o.nodeId) return this.refuse('wrong recipient', { id: cmd.id, to: cmd.to });
-    if (cmd.exp <= this.o.clock.now()) return this.refuse('expired', { id: cmd.id, name: cmd.name, exp: cmd.exp });
-    if (seq <= this.lastSeq) return this.refuse('replayed', { id: cmd.id, name: cmd.name, seq, lastSeq: this.lastSeq });
-    this.lastSeq = seq;
-    this.o.onSeq?.(seq);
+    if (cmd.to !== this.o.nodeId && !this.off.has('command-recipient')) return this.refuse('wrong recipient', { id: cmd.id, to: cmd.to });
+    if (cmd.exp <= this.o.clock.now() && !this.off.has('command-expiry')) return this.refuse('expired', { id: cmd.id, name: cmd.name, exp: cmd.exp });
+    if (seq <= this.lastSeq && !this.off.has('command-replay')) return this.refuse('replayed', { id: cmd.id, name: cmd.name, seq, lastSeq: this.lastSeq });
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    this.o.onSeq?.(this.lastSeq);
     const handler = this.handlers.get(cmd.name);
     let reply: CborMap;
     if (!handler) {

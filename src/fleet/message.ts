@@ -37,6 +37,8 @@ export interface DecodeFleetMessageOptions {
    */
   resolveKey: (from: string, body: CborMap) => Uint8Array | undefined;
   maxBytes?: number;
+  /** Test-only: accept a signature that does not verify (defences.ts `command-sig`). Default false. */
+  skipSignature?: boolean;
 }
 
 /** Decode and verify (envelope checks, then the body map); throws WireError naming the failed check. */
@@ -47,6 +49,7 @@ export function decodeFleetMessage(bytes: Uint8Array, opts: DecodeFleetMessageOp
     fleet: opts.fleet,
     kinds: opts.kinds,
     maxBytes,
+    ...(opts.skipSignature ? { skipSignature: true } : {}),
     resolveKey: (from) => {
       // The envelope is well-formed here (decodeEnvelope checked it); peek at its body for the key.
       const outer = cborDecodeMap(bytes, maxBytes, 'envelope');

@@ -71,6 +71,7 @@ export class Provisioner {
 
   async start(): Promise<void> {
     const fd = this.o.fleetDir;
+    if (this.off.size > 0) this.o.logger.error({ defencesOff: [...this.off] }, 'TEST SWITCH: defences are OFF (H3LIX_TEST_DEFENCES_OFF); never run a provisioner like this');
     const password = this.o.auth === 'password' ? fd.provisionerPassword() : makeProvisionerToken(fd.fleetSigner(), this.o.clock.now() + 12 * 3600_000);
     const caPem = await ensureFleetTls(fd, this.o.clock.now());
     this.caDer = new Uint8Array(Buffer.from(caPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));

@@ -19,6 +19,7 @@ import type { TransportEvents } from './transport.js';
 import type { TypedEvents } from '../util/events.js';
 import { planBatches } from './batches.js';
 import { SUMMARY_BUCKETS, restrictToBuckets } from './vector-summary.js';
+import { defencesOff, type Defence } from './defences.js';
 
 /** Periodic digests a board hears per `digestIntervalMs`, about, in a large fleet (see periodicIntervalMs). */
 export const PERIODIC_DIGEST_PEERS = 32;
@@ -104,6 +105,8 @@ export interface CcfSyncOptions {
   legacyDigests?: boolean;
   /** Most anti-entropy answer bytes per minute (config sync.answerBudgetBytesPerMinute). Default 8 MiB. */
   answerBudgetBytesPerMinute?: number;
+  /** Test-only switches (defences.ts `envelope-sig`, `replay-guard`, `sender-topic`). Default from H3LIX_TEST_DEFENCES_OFF. */
+  defencesOff?: ReadonlySet<Defence>;
 }
 
 /**
@@ -112,6 +115,7 @@ export interface CcfSyncOptions {
  * receive path. Bad input is counted per WireError code and never throws out of the handler.
  */
 export class CcfSync {
+  private readonly off: ReadonlySet<Defence>;
   readonly counters: SyncCounters = { received: 0, bytesReceived: 0, accepted: 0, applied: 0, rejected: {}, recoveredUnknown: 0, deltasSent: 0, digestsSent: 0, wantsSent: 0, bytesEnqueued: 0, stateSaveFailures: 0, answersThrottled: 0 };
   readonly topics: Topics;
   readonly sync = new SyncVector();
@@ -140,6 +144,7 @@ export class CcfSync {
 
   constructor(o: CcfSyncOptions) {
     this.o = o;
+    this.off = new Set([...(o.defencesOff ?? defencesOff())].filter((d) => d === 'envelope-sig' || d === 'replay-guard' || d === 'sender-topic'));
     this.topics = fleetTopics(o.fleet);
     this.originProofs = new OriginProofs({ fleet: o.fleet, self: o.nodeId, signer: o.signer, resolveKey: (origin) => o.keys.resolve(origin), required: o.keys.requireOriginSignatures === true });
     this.ae = new AntiEntropy({
@@ -175,6 +180,7 @@ export class CcfSync {
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
     this.running = true;
+    if (this.off.size > 0) this.o.logger?.error({ defencesOff: [...this.off] }, 'TEST SWITCH: sync defences are OFF (H3LIX_TEST_DEFENCES_OFF); never run a board like this');
     const saved = this.o.state?.load();
     if (saved) {
       for (const [origin, v] of Object.entries(saved.sync)) this.sync.raise(origin, v);
@@ -403,10 +409,11 @@ export class CcfSync {
         maxBytes: (this.o.maxMessageBytes ?? 131072) + ENVELOPE_OVERHEAD_BYTES,
         fleet: this.o.fleet,
         resolveKey: (from) => this.o.keys.resolve(from),
-        replay: this.o.replay,
+        ...(this.off.has('replay-guard') ? {} : { replay: this.o.replay }),
+        ...(this.off.has('envelope-sig') ? { skipSignature: true } : {}),
         kinds: [t.kind],
       });
-      if (env.from !== t.node) throw new WireError('WIRE_TYPE', `envelope from ${env.from} published on ${t.node}'s topic`);
+      if (env.from !== t.node && !this.off.has('sender-topic')) throw new WireError('WIRE_TYPE', `envelope from ${env.from} published on ${t.node}'s topic`);
       this.counters.accepted++;
       if (t.kind === 'delta') {
         const d = decodeSyncDelta(env.body);

@@ -30,7 +30,7 @@ export type BrokerAuthHooks = Pick<AedesOptions, 'authenticate' | 'authorizePubl
  * - `maxConnections`: connections in total (`connections-total`). Default 2048 (the systemd unit sets
  *   LimitNOFILE=8192).
  * - `maxPerAddress`: connections from one non-loopback address (`connections-per-address`). Default 64.
- * - `defencesOff`: test-only switches (`packet-limit`, `conn-limit`, `tls-client-cert`, `tls-identity`).
+ * - `defencesOff`: test-only switches (`packet-limit`, `connect-timeout`, `conn-limit`, `tls-client-cert`, `tls-identity`).
  *   Default from H3LIX_TEST_DEFENCES_OFF.
  * TLS (issue 9 item 2, docs/fleet.md "TLS"):
  * - `tls`: listen `mqtts` with this certificate and key instead of plain MQTT. With
@@ -140,7 +140,7 @@ export class EmbeddedBroker {
     }
     if (tls?.requireClientCert && !tls.ca) throw new ConfigError('broker.embedded.tls.caFile', 'mutual TLS needs the CA that issues client certificates');
     const off = this.opts.defencesOff ?? defencesOff();
-    const opts: AedesOptions = { concurrency: this.opts.concurrency ?? 1000, connectTimeout: this.opts.connectTimeoutMs ?? 10_000 };
+    const opts: AedesOptions = { concurrency: this.opts.concurrency ?? 1000, connectTimeout: off.has('connect-timeout') ? MAX_TIMER_MS : (this.opts.connectTimeoutMs ?? 10_000) };
     for (const [k, v] of Object.entries(this.opts.hooks ?? {})) if (v !== undefined) (opts as Record<string, unknown>)[k] = v;
     if (tls?.requireClientCert) opts.authenticate = this.identityCheck(opts.authenticate, off);
     const broker = await Aedes.createBroker(opts);
