@@ -122,6 +122,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         later(50 + rng.int(400), () => deliver(topic, payload));
       } else deliver(topic, payload);
     };
+    // The duplicator connects before the daemons: once 40 of them exchange births and digests, a
+    // CONNACK on a loaded machine can take longer than its 5 s connect timeout.
+    if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
     for (let i = 0; i < n; i++) {
       const config = validateConfig({
         node: { dataDir: join(root, `node-${i}`), fleet },
@@ -133,7 +136,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       await daemon.start();
       nodes.push({ daemon, id: daemon.context.nodeId });
     }
-    if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
 
     const partition = chaos ? nodes.slice(0, Math.max(1, Math.floor(n / 3))) : [];
     const script = Math.min(seconds * 0.8, opts.scriptSeconds ?? Math.max(2, seconds * 0.5));
