@@ -3,7 +3,9 @@
  * a delta of 32 keys x 64 dims against the same delta unsigned, measured in the same run, for the two
  * shapes a delta has: a node's own publish (one origin, one batch) and a relay answer where all 32
  * contributions come from 32 different origins (one signature each: the worst case). And the receive
- * rate of signed deltas (decode + per-origin verification) against unsigned ones.
+ * rate of signed deltas (decode + per-origin verification) against unsigned ones, with the memo of
+ * verified batches off (every copy verified: what a first copy costs), and the rate of a relay answer
+ * that arrives again (another answerer relaying the same batches) with the memo against without it.
  * Run: `npm run bench -- origin-sig`
  */
 import { createSigner, generateKeyPair } from '../src/crypto/ed25519.js';
@@ -44,7 +46,8 @@ export async function run(): Promise<BenchRow[]> {
   const self = origin();
   const others = Array.from({ length: KEYS }, origin);
   const keys = new Map([self, ...others].map((n) => [n.id, n.pair.publicKey]));
-  const proofs = (n: ReturnType<typeof origin>) => new OriginProofs({ fleet: 'bench', self: n.id, signer: n.signer, resolveKey: (o) => keys.get(o), required: true });
+  const proofs = (n: ReturnType<typeof origin>, verifiedCapacity?: number) =>
+    new OriginProofs({ fleet: 'bench', self: n.id, signer: n.signer, resolveKey: (o) => keys.get(o), required: true, ...(verifiedCapacity !== undefined ? { verifiedCapacity } : {}) });
 
   const own = measure(Array.from({ length: KEYS }, (_, k) => contribution(self.id, k, k)), (cs) => proofs(self).proofsFor(cs));
   rows.push({ metric: `own publish ${KEYS} keys x ${DIM} dims: signed delta size`, value: own.signed, unit: 'bytes', baseline: own.plain, baselineName: 'unsigned', ratio: (own.signed - own.plain) / own.plain, target: 'overhead ratio <= 0.15', ok: (own.signed - own.plain) / own.plain <= 0.15 });
@@ -60,7 +63,7 @@ export async function run(): Promise<BenchRow[]> {
   const fan = measure(relayed, (cs) => relay.proofsFor(cs));
   rows.push({ metric: `relay answer ${KEYS} origins x 1 key x ${DIM} dims: signed delta size`, value: fan.signed, unit: 'bytes', baseline: fan.plain, baselineName: 'unsigned', ratio: (fan.signed - fan.plain) / fan.plain, target: 'reported (worst case: one signature per contribution)' });
 
-  const receiver = proofs(origin());
+  const receiver = proofs(origin(), 0);
   const plainBytes = encodeSyncDelta({ cover: { [self.id]: [0, 100] }, contributions: decodeSyncDelta(own.bytes).contributions }, 'int8');
   const signedRate = await rate(() => {
     const d = decodeSyncDelta(own.bytes);
@@ -76,5 +79,11 @@ export async function run(): Promise<BenchRow[]> {
     receiver.check(d.contributions, d.proofs);
   }, 800, 5);
   rows.push({ metric: `receive relay delta (${KEYS} origins, ${KEYS} signature checks)`, value: fanRate * KEYS, unit: 'contributions/s', baseline: plainRate * KEYS, baselineName: 'unsigned decode', ratio: fanRate / plainRate, target: 'reported' });
+  const remembering = proofs(origin());
+  const againRate = await rate(() => {
+    const d = decodeSyncDelta(fan.bytes);
+    remembering.check(d.contributions, d.proofs);
+  }, 800, 5);
+  rows.push({ metric: `receive the same relay delta again (${KEYS} origins, batches verified before)`, value: againRate * KEYS, unit: 'contributions/s', baseline: fanRate * KEYS, baselineName: 'memo off (verifiedCapacity 0)', ratio: againRate / fanRate, target: 'ratio >= 2', ok: againRate / fanRate >= 2 });
   return rows;
 }

@@ -2,6 +2,7 @@ import { H3lixError } from '../errors.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { validateConfig } from '../config/load.js';
 import { createRng, type Rng } from '../util/prng.js';
@@ -67,6 +68,12 @@ export interface DemoResult {
   rejected: Record<string, number>;
   applied: number;
   antiEntropy: { answers: number; wants: number };
+  /** Longest event-loop stall seen during the run, ms (perf_hooks monitorEventLoopDelay, 20 ms resolution). */
+  eventLoopMaxDelayMs: number;
+  /** CPU time this process used during the run, s (user + system): comparable when the machine is shared. */
+  cpuSeconds: number;
+  /** Ed25519 signature checks done for origin proofs (per-origin batches), summed over the nodes. */
+  originVerifies: number;
 }
 
 interface Node {
@@ -84,6 +91,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const rng = createRng(opts.seed ?? 1);
   const fleet = `demo-${process.pid}-${Date.now().toString(36)}`;
   const root = mkdtempSync(join(scratchDir(), 'h3lix-demo-'));
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  loop.enable();
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   let broker: EmbeddedBroker | undefined;
@@ -113,6 +123,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         later(50 + rng.int(400), () => deliver(topic, payload));
       } else deliver(topic, payload);
     };
+    // The duplicator connects before the daemons: once 40 of them exchange births and digests, a
+    // CONNACK on a loaded machine can take longer than its 5 s connect timeout.
+    if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
     for (let i = 0; i < n; i++) {
       const config = validateConfig({
         node: { dataDir: join(root, `node-${i}`), fleet },
@@ -124,7 +137,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       await daemon.start();
       nodes.push({ daemon, id: daemon.context.nodeId });
     }
-    if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
 
     const partition = chaos ? nodes.slice(0, Math.max(1, Math.floor(n / 3))) : [];
     const script = Math.min(seconds * 0.8, opts.scriptSeconds ?? Math.max(2, seconds * 0.5));
@@ -200,8 +212,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         answers: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.answers),
         wants: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.wants),
       },
+      eventLoopMaxDelayMs: Math.round(loop.max / 1e6),
+      cpuSeconds: cpuSince(cpu0),
+      originVerifies: sum(nodes, (x) => x.daemon.context.sync.originProofs.stats.verified),
     };
   } finally {
+    loop.disable();
     for (const t of pendingTimers) clearTimeout(t);
     await chaosClient?.endAsync(true).catch(() => undefined);
     await Promise.all(nodes.map((x) => x.daemon.stop('demo finished').catch(() => undefined)));
@@ -236,6 +252,11 @@ async function startDuplicator(url: string, fleet: string, rng: Rng, injected: {
   });
   await c.subscribeAsync(`h3lix/v1/${fleet}/ccf/delta/+`, { qos: 1 });
   return c;
+}
+
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return Math.round((d.user + d.system) / 1e4) / 100;
 }
 
 function randomVector(rng: Rng, dim: number): Float32Array {

@@ -36,6 +36,11 @@ export interface LocalSummary {
  *   sent was most likely overtaken by the live delta, and answering it would multiply traffic by the
  *   fleet size (if the lag is real, the peer's next digest shows it again). Wants wait this long
  *   too. Default J.
+ * - `quietWantMs`: a pending want is put off while our vector keeps advancing: each advance moves
+ *   it to settle + jitter later, up to this long after it was first armed. Deltas still arriving
+ *   (a heal under way, a slow link, a busy board working through its socket buffer) would
+ *   otherwise answer a digest that is already being served with a want that wakes peers for
+ *   nothing. Default 8 × J; 0 turns it off.
  * - `random`: default Math.random (tests inject a seeded one).
  */
 export interface AntiEntropyOptions {
@@ -47,6 +52,7 @@ export interface AntiEntropyOptions {
   want: (buckets?: number[]) => void;
   jitterMs?: number;
   settleMs?: number;
+  quietWantMs?: number;
   random?: () => number;
 }
 
@@ -97,6 +103,8 @@ export class AntiEntropy {
   private readonly assumed = new Map<string, { vv: VersionVector; at: number }>();
   private answerTimer: TimerHandle | undefined;
   private wantTimer: TimerHandle | undefined;
+  /** When the pending want was first armed (monotonic), for the `quietWantMs` bound. */
+  private wantArmedAt = 0;
   private stopped = false;
   /** origin → [version, monotonic ms when first seen locally], ascending, bounded. */
   private readonly history = new Map<string, Array<readonly [number, number]>>();
@@ -126,6 +134,7 @@ export class AntiEntropy {
     const local = this.opts.local();
     const now = this.opts.clock.monotonic();
     const entries = origins ? origins.map((o) => [o, local.sync[o] ?? 0] as const) : Object.entries(local.sync);
+    let moved = false;
     for (const [o, v] of entries) {
       let h = this.history.get(o);
       if (!h) this.history.set(o, (h = []));
@@ -133,8 +142,10 @@ export class AntiEntropy {
       if (!last || v > last[0]) {
         h.push([v, now]);
         if (h.length > 32) h.splice(0, h.length - 32); // older entries are settled anyway
+        moved = true;
       }
     }
+    if (moved) this.postponeWant(now);
     return local;
   }
 
@@ -191,8 +202,10 @@ export class AntiEntropy {
     this.summaries.set(peer, summary);
     this.sentAt.set(peer, this.opts.clock.monotonic() - Math.max(0, sentAgoMs));
     const local = this.opts.local(); // the history is kept current by touch() where the vector moves
-    if (digest === local.digest) return;
-    if (this.lacking(this.summary(local.sync), summary).length) this.armWant();
+    // Buckets first: the field digest hashes every contribution held and is recomputed after each
+    // merge, so during a heal it is worth computing only when the summary says we may lack something.
+    if (!this.lacking(this.summary(local.sync), summary).length) return;
+    if (digest !== local.digest) this.armWant();
   }
 
   /** We (re)connected: the digests that follow are compared for any difference for a while. */
@@ -286,8 +299,23 @@ export class AntiEntropy {
     return this.jitter * Math.min(8, Math.max(1, Math.ceil(this.peers.size / 10)));
   }
 
+  /** Our vector advanced: a pending want waits for the deliveries to stop (see `quietWantMs`). */
+  private postponeWant(now: number): void {
+    if (!this.wantTimer || this.stopped) return;
+    const quiet = this.opts.quietWantMs ?? 8 * this.jitter;
+    if (now - this.wantArmedAt >= quiet) return;
+    this.opts.clock.clearTimeout(this.wantTimer);
+    this.wantTimer = undefined;
+    this.scheduleWant(Math.min(this.settle + this.rand() * this.jitter, this.wantArmedAt + quiet - now));
+  }
+
   private armWant(): void {
     if (this.wantTimer || this.stopped) return;
+    this.wantArmedAt = this.opts.clock.monotonic();
+    this.scheduleWant(this.settle + this.rand() * this.jitter);
+  }
+
+  private scheduleWant(delay: number): void {
     this.wantTimer = this.opts.clock.setTimeout(() => {
       this.wantTimer = undefined;
       if (this.stopped) return;
@@ -307,7 +335,7 @@ export class AntiEntropy {
         // a want nobody answers (lost, or its answerers lacked it too) is asked again on the next digest
         this.opts.want([...buckets].sort((a, b) => a - b));
       }
-    }, this.settle + this.rand() * this.jitter);
+    }, delay);
   }
 
   /** Send what lagging peers still miss (versions they should have had when they spoke), in one broadcast. */

@@ -89,3 +89,27 @@ t.test('the answer window grows with the number of peers', async (t) => {
   for (let i = 45; i < 200; i++) ae.onPeerVector(`p${i}`, { a: 1 }, 'mine');
   t.equal(ae.window(), 400 * 8, 'capped at 8 J');
 });
+
+t.test('a want waits while deliveries still advance our vector, up to quietWantMs', async (t) => {
+  const run = (quietWantMs: number | undefined, advanceEvery: number, until: number) => {
+    const clock = new ManualClock();
+    const local = { sync: { a: 1, b: 0 } as VersionVector, digest: 'mine' };
+    const at: number[] = [];
+    const ae = new AntiEntropy({ self: 'a', clock, local: () => local, respond: () => undefined, want: () => at.push(clock.monotonic()), jitterMs: 400, settleMs: 0, random: () => 0.5, ...(quietWantMs !== undefined ? { quietWantMs } : {}) });
+    ae.touch();
+    const t0 = clock.monotonic();
+    ae.onPeerVector('p', { a: 1, b: 50 }, 'theirs'); // ahead on b: a want is armed (fires after 0 + 0.5 × 400 ms)
+    for (let ms = 0; ms < until; ms += 50) {
+      clock.advance(50);
+      if (advanceEvery && (ms + 50) % advanceEvery === 0 && local.sync.b! < 49) {
+        local.sync = { ...local.sync, b: (local.sync.b ?? 0) + 1 }; // b's deltas keep arriving
+        ae.touch(['b']);
+      }
+    }
+    return at.map((x) => x - t0);
+  };
+  t.same(run(undefined, 0, 1000), [200], 'nothing arriving: the want goes out after settle + jitter');
+  t.same(run(undefined, 150, 1000), [], 'b advancing every 150 ms: the want is put off');
+  t.same(run(undefined, 150, 4000), [3200], 'but not past quietWantMs (8 J) after it was armed');
+  t.same(run(0, 150, 1000), [200], 'control: quietWantMs 0 wants at once while b is still arriving');
+});

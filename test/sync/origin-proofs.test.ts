@@ -87,3 +87,34 @@ t.test('wire validation of osig', async (t) => {
   a.retain(() => false);
   t.equal(a.size, 0, 'retain() forgets records the field no longer holds');
 });
+
+t.test('a batch relayed again is verified once; a changed contribution under the same signature still fails', async (t) => {
+  const batch = [contribution(A.id, 'm1', 1), contribution(A.id, 'm2', 2)];
+  const direct = wire(batch, proofs(A));
+  const relay = proofs(R);
+  relay.check(direct.contributions, direct.proofs);
+  // the same batch as a relay forwards it: one member carried, the other as a hash
+  const fwd = decodeSyncDelta(encodeSyncDelta({ cover: { [A.id]: [1, 2] }, contributions: [batch[1]!], proofs: relay.proofsFor([batch[1]!]) }, 'int8'));
+  const b = proofs(B);
+  t.equal(b.check(direct.contributions, direct.proofs).accepted.length, 2);
+  t.equal(b.check(fwd.contributions, fwd.proofs).accepted.length, 1, 'the relayed copy is accepted');
+  t.same([b.stats.verified, b.stats.cached], [1, 1], 'one Ed25519 check for two copies of one batch');
+  const off = new OriginProofs({ fleet: 'f1', self: B.id, signer: B.signer, resolveKey: (o) => keys.get(o), required: true, verifiedCapacity: 0 });
+  off.check(direct.contributions, direct.proofs);
+  off.check(fwd.contributions, fwd.proofs);
+  t.same([off.stats.verified, off.stats.cached], [2, 0], 'control: with the memo off both copies are verified');
+
+  const tampered = decodeSyncDelta(encodeSyncDelta({ cover: { [A.id]: [1, 2] }, contributions: [batch[1]!], proofs: fwd.proofs! }, 'int8'));
+  tampered.contributions[0]!.sum[1] = 3;
+  const r = b.check(tampered.contributions, tampered.proofs);
+  t.same([r.accepted.length, r.dropped.get('bad-signature')?.length, b.stats.failed], [0, 1, 1], 'same signature, changed vector: the memo misses and the check fails');
+});
+
+t.test('the memo forgets the oldest check beyond its capacity', async (t) => {
+  const d1 = wire([contribution(A.id, 'c1', 1)], proofs(A));
+  const d2 = wire([contribution(A.id, 'c2', 2)], proofs(A));
+  const b = new OriginProofs({ fleet: 'f1', self: B.id, signer: B.signer, resolveKey: (o) => keys.get(o), required: true, verifiedCapacity: 1 });
+  for (const d of [d1, d1, d2, d1]) b.check(d.contributions, d.proofs);
+  t.same([b.stats.verified, b.stats.cached], [3, 1], 'd1 hit once, then d2 pushed it out');
+  t.throws(() => new OriginProofs({ fleet: 'f1', self: B.id, signer: B.signer, resolveKey: () => undefined, verifiedCapacity: -1 }), RangeError);
+});
