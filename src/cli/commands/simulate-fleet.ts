@@ -104,6 +104,8 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
         const sites = sitesFor(n, opts);
         writeLine(ctx.stderr, `simulate fleet: ${n} nodes${sites > 1 ? `, ${sites} sites` : ''}${opts.aggregate ? ', site aggregates' : ''} (summary digests)`);
         runs.push(simulateFleet({ ...common, nodes: n, sites }));
+        // each run's numbers as soon as it ends, so a long sweep stopped early keeps them
+        writeLine(ctx.stderr, `simulate fleet: run ${JSON.stringify(round(runs[runs.length - 1]!))}`);
         if (opts.baseline && n <= opts.baselineMax) {
           writeLine(ctx.stderr, `simulate fleet: ${n} nodes (baseline: whole-vector digests, fully replicated)`);
           baseline.push(simulateFleet({ ...common, aggregate: false, nodes: n, sites, legacy: true }));
