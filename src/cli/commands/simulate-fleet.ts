@@ -8,7 +8,11 @@ import { UsageError, parsePositiveInt, parsePositiveNumber, writeLine, type CliC
 
 interface FleetOpts {
   nodes: number[];
-  sites: number;
+  sites: number | 'sqrt';
+  siteSize?: number;
+  aggregate: boolean;
+  aggregateEvery: number;
+  contributions: number;
   loss: number;
   partition: number;
   partitionMin: number;
@@ -26,6 +30,19 @@ function parseNodes(value: string): number[] {
   const out = list.map((v) => Number(v));
   if (!list.length || out.some((n, i) => !/^\d+$/.test(list[i]!) || n < 2 || n > 10_000)) throw new UsageError(`--nodes must be a number or a comma-separated list of numbers, each 2..10000, got "${value}"`);
   return [...new Set(out)].sort((a, b) => a - b);
+}
+
+function parseSites(value: string): number | 'sqrt' {
+  if (value.trim() === 'sqrt') return 'sqrt';
+  return parsePositiveInt('--sites', 1, 1000)(value);
+}
+
+/** Sites for a fleet of `n`: a number, `sqrt` (round √n), or ceil(n / --site-size). */
+function sitesFor(n: number, opts: FleetOpts): number {
+  if (opts.siteSize !== undefined) return Math.max(opts.aggregate ? 2 : 1, Math.ceil(n / opts.siteSize));
+  if (opts.sites === 'sqrt') return Math.max(2, Math.round(Math.sqrt(n)));
+  if (opts.aggregate && opts.sites < 2) throw new UsageError('--aggregate needs --sites of at least 2 (or sqrt, or --site-size)');
+  return opts.sites;
 }
 
 /** Slope of log(y) against log(x) between the smallest and largest x (the growth exponent). */
@@ -46,6 +63,9 @@ const round = (r: FleetSimResult) => ({
   healBytesPerNode: Math.round(r.healBytesPerNode),
   memoryPerNodeBytes: Math.round(r.memoryPerNodeBytes),
   bridgeBytesPerHour: Math.round(r.bridgeBytesPerHour),
+  siteOriginSentBytesPerHour: Math.round(r.siteOriginSentBytesPerHour),
+  valueError: Number(r.valueError.toFixed(4)),
+  values: undefined,
 });
 
 /** `h3lix simulate fleet`: the real sync code over a simulated broker, at one or several fleet sizes. */
@@ -54,7 +74,11 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
     .command('fleet')
     .description('simulate a fleet syncing its field: the real field, codec, signatures and anti-entropy over a simulated broker with latency, loss, sites and a partition (virtual clock); reports bytes per node, heal rounds and memory, against the pre-issue-10 protocol in the same run')
     .option('--nodes <list>', 'fleet size, or a comma-separated list for a sweep (2..10000 each)', parseNodes, [20])
-    .option('--sites <n>', 'site brokers bridged to one fleet broker (node i on site i mod S)', parsePositiveInt('--sites', 1, 1000), 1)
+    .option('--sites <n>', 'site brokers bridged to one fleet broker (node i on site i mod S); sqrt: round(√N) per fleet size', parseSites, 1)
+    .option('--site-size <m>', 'boards per site instead of --sites (sites = ceil(N / m))', parsePositiveInt('--site-size', 1, 10_000))
+    .option('--aggregate', 'site aggregates: each gateway publishes one site origin on the fleet broker; boards receive their own site and the site origins only (docs/sync.md "Site aggregates")', false)
+    .option('--aggregate-every <s>', 'seconds between a gateway\'s aggregation runs', parsePositiveNumber('--aggregate-every', 1, 86_400), 60)
+    .option('--contributions <n>', 'keys each board contributes', parsePositiveInt('--contributions', 1, 64), 6)
     .option('--loss <p>', 'probability that one delivery is lost', parsePositiveNumber('--loss', 0, 0.5), 0)
     .option('--partition <fraction>', 'fraction of nodes cut off in the partition phase (0: none)', parsePositiveNumber('--partition', 0, 0.9), 0.1)
     .option('--partition-min <m>', 'minutes the partition lasts (virtual)', parsePositiveNumber('--partition-min', 0.1, 10_080), 5)
@@ -67,20 +91,24 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
     .option('--json', 'print the result as one JSON object (last stdout line)')
     .action((opts: FleetOpts) => {
       const started = performance.now();
-      const common: Omit<FleetSimOptions, 'nodes'> = {
-        sites: opts.sites, loss: opts.loss, partition: opts.partition, partitionMin: opts.partitionMin, steadyMin: opts.steadyMin, updateEverySec: opts.updateEvery, seed: opts.seed,
+      const common: Omit<FleetSimOptions, 'nodes' | 'sites'> = {
+        aggregate: opts.aggregate, aggregateEverySec: opts.aggregateEvery, contributions: opts.contributions, loss: opts.loss, partition: opts.partition, partitionMin: opts.partitionMin, steadyMin: opts.steadyMin, updateEverySec: opts.updateEvery, seed: opts.seed,
         onProgress: (line) => writeLine(ctx.stderr, `simulate fleet:${line}`),
       };
       // The single-node floor: one board alone sends its own deltas and digests, nothing else.
-      const floor = simulateFleet({ ...common, nodes: 1, partition: 0 });
+      for (const n of opts.nodes) sitesFor(n, opts); // usage errors before any run
+      const floor = simulateFleet({ ...common, aggregate: false, nodes: 1, partition: 0 });
       const runs: FleetSimResult[] = [];
       const baseline: FleetSimResult[] = [];
       for (const n of opts.nodes) {
-        writeLine(ctx.stderr, `simulate fleet: ${n} nodes (summary digests)`);
-        runs.push(simulateFleet({ ...common, nodes: n }));
+        const sites = sitesFor(n, opts);
+        writeLine(ctx.stderr, `simulate fleet: ${n} nodes${sites > 1 ? `, ${sites} sites` : ''}${opts.aggregate ? ', site aggregates' : ''} (summary digests)`);
+        runs.push(simulateFleet({ ...common, nodes: n, sites }));
+        // each run's numbers as soon as it ends, so a long sweep stopped early keeps them
+        writeLine(ctx.stderr, `simulate fleet: run ${JSON.stringify(round(runs[runs.length - 1]!))}`);
         if (opts.baseline && n <= opts.baselineMax) {
-          writeLine(ctx.stderr, `simulate fleet: ${n} nodes (baseline: whole-vector digests)`);
-          baseline.push(simulateFleet({ ...common, nodes: n, legacy: true }));
+          writeLine(ctx.stderr, `simulate fleet: ${n} nodes (baseline: whole-vector digests, fully replicated)`);
+          baseline.push(simulateFleet({ ...common, aggregate: false, nodes: n, sites, legacy: true }));
         }
       }
       const series = (rs: FleetSimResult[], f: (r: FleetSimResult) => number) => rs.map((r) => [r.nodes, f(r)] as const);
@@ -99,16 +127,18 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
         throw new H3lixError('STORE_IO', `cannot write plot ${opts.plot}: ${(err as Error).message}`, { cause: err });
       }
       const last = runs[runs.length - 1]!;
-      const rows: string[][] = [['protocol', 'nodes', 'sent B/node/h', 'recv B/node/h', 'digest B', 'heal rounds', 'heal B/node', 'heap B/node', 'converged', 'wall s']];
+      const rows: string[][] = [['protocol', 'nodes', 'sites', 'sent B/node/h', 'recv B/node/h', 'digest B', 'heal rounds', 'heal B/node', 'heap B/node', 'converged', 'value err', 'wall s']];
       for (const r of [...runs, ...baseline].sort((a, b) => a.nodes - b.nodes || a.protocol.localeCompare(b.protocol))) {
-        rows.push([r.protocol, String(r.nodes), r.bytesPerNodePerHour.toFixed(0), r.receivedBytesPerNodePerHour.toFixed(0), r.digestBytes.toFixed(0), String(r.healRounds ?? '-'), r.healBytesPerNode.toFixed(0), r.memoryPerNodeBytes.toFixed(0), String(r.converged), r.wallSec.toFixed(1)]);
+        rows.push([r.aggregate ? `${r.protocol}+sites` : r.protocol, String(r.nodes), String(r.sites), r.bytesPerNodePerHour.toFixed(0), r.receivedBytesPerNodePerHour.toFixed(0), r.digestBytes.toFixed(0), String(r.healRounds ?? '-'), r.healBytesPerNode.toFixed(0), r.memoryPerNodeBytes.toFixed(0), String(r.converged), r.valueError.toFixed(3), r.wallSec.toFixed(1)]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
       writeLine(ctx.stdout, `single-node floor: ${floor.bytesPerNodePerHour.toFixed(0)} B/h sent (own deltas and digests)`);
       for (const row of rows) writeLine(ctx.stdout, row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
       const out = {
         nodes: last.nodes,
-        sites: opts.sites,
+        sites: last.sites,
+        aggregate: opts.aggregate,
+        valueError: Number(Math.max(...runs.map((r) => r.valueError)).toFixed(4)),
         loss: opts.loss,
         converged: runs.every((r) => r.converged),
         bytesPerNodePerHour: Math.round(last.bytesPerNodePerHour),

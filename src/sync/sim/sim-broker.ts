@@ -35,7 +35,18 @@ export interface SimBrokerOptions {
   bridgeLatencyMs?: number;
   /** Publishes on matching topics are dropped at the broker (an ACL that denies them; tests' controls). */
   dropTopic?: RegExp;
+  /**
+   * Site aggregates (docs/sync.md "Site aggregates"): the broker a client is connected to, a site
+   * number, or {@link FLEET_BROKER} for the fleet broker (the gateways' site origins). A publish on a
+   * site broker stays on that site (no `out` bridge topics); a publish on the fleet broker reaches the
+   * fleet broker's clients and, across every site's `in` bridge, every site's clients. Replaces
+   * `siteOf` routing when given.
+   */
+  brokerOf?: (id: string) => number;
 }
+
+/** `brokerOf` value of a client of the fleet broker. */
+export const FLEET_BROKER = -1;
 
 /** Bytes of an MQTT 3.1.1 PUBLISH at QoS 1: fixed header, topic, packet id, payload. */
 export function publishPacketBytes(topic: string, payloadBytes: number): number {
@@ -69,6 +80,9 @@ export class SimBroker {
   private readonly online = new Set<string>();
   private readonly byFilter = new Map<string, Set<string>>();
   private readonly retained = new Map<string, Uint8Array>();
+  /** Site-aggregate routing: broker -> filter -> client ids, and broker -> retained topic -> payload. */
+  private readonly byBroker = new Map<number, Map<string, Set<string>>>();
+  private readonly retainedOn = new Map<number, Map<string, Uint8Array>>();
   readonly traffic = new Map<string, SimTraffic>();
   /** Deliveries dropped by `loss`. */
   lost = 0;
@@ -94,6 +108,16 @@ export class SimBroker {
       if (!set) this.byFilter.set(f, (set = new Set()));
       set.add(client.id);
     }
+    if (this.o.brokerOf) {
+      const b = this.o.brokerOf(client.id);
+      let m = this.byBroker.get(b);
+      if (!m) this.byBroker.set(b, (m = new Map()));
+      for (const f of client.filters) {
+        let set = m.get(f);
+        if (!set) m.set(f, (set = new Set()));
+        set.add(client.id);
+      }
+    }
   }
 
   isOnline(id: string): boolean {
@@ -105,9 +129,47 @@ export class SimBroker {
     const c = this.clients.get(id);
     if (!c || this.online.has(id)) return;
     this.online.add(id);
+    if (this.o.brokerOf) {
+      const home = this.o.brokerOf(id);
+      for (const b of home === FLEET_BROKER ? [FLEET_BROKER] : [home, FLEET_BROKER]) {
+        for (const [topic, payload] of this.retainedOn.get(b) ?? []) if (c.filters.some((f) => topicMatches(f, topic))) this.schedule([id], topic, payload, b === home ? 0 : (this.o.bridgeLatencyMs ?? 30));
+      }
+      return;
+    }
     for (const [topic, payload] of this.retained) {
       if (c.filters.some((f) => topicMatches(f, topic))) this.schedule([id], topic, payload);
     }
+  }
+
+  /** Online subscribers of `topic` on broker `b` (site-aggregate routing). */
+  private subscribersOn(b: number, topic: string): string[] {
+    const out: string[] = [];
+    for (const [f, ids] of this.byBroker.get(b) ?? []) {
+      if (!topicMatches(f, topic)) continue;
+      for (const id of ids) if (this.online.has(id)) out.push(id);
+    }
+    return out;
+  }
+
+  private publishRouted(from: string, topic: string, payload: Uint8Array, retain: boolean): void {
+    const home = this.o.brokerOf!(from);
+    if (retain) {
+      let m = this.retainedOn.get(home);
+      if (!m) this.retainedOn.set(home, (m = new Map()));
+      m.set(topic, payload);
+    }
+    this.schedule(this.subscribersOn(home, topic), topic, payload);
+    if (home !== FLEET_BROKER) return; // site brokers bridge nothing out
+    const remote: string[] = [];
+    for (const b of this.byBroker.keys()) {
+      if (b === FLEET_BROKER) continue;
+      const to = this.subscribersOn(b, topic);
+      if (!to.length) continue;
+      this.bridge.messages++;
+      this.bridge.bytes += publishPacketBytes(topic, payload.length);
+      for (const id of to) remote.push(id);
+    }
+    this.schedule(remote, topic, payload, this.o.bridgeLatencyMs ?? 30);
   }
 
   disconnect(id: string): void {
@@ -121,6 +183,10 @@ export class SimBroker {
     s.sentBytes += publishPacketBytes(topic, payload.length);
     s.sentMessages++;
     if (this.o.dropTopic?.test(topic)) return true;
+    if (this.o.brokerOf) {
+      this.publishRouted(from, topic, payload, retain);
+      return true;
+    }
     if (retain) this.retained.set(topic, payload);
     const to = new Set<string>();
     for (const [f, ids] of this.byFilter) {

@@ -1,8 +1,12 @@
 import { validateConfig } from '../../config/load.js';
 import { mulberry32 } from '../../util/prng.js';
-import { SimBroker, publishPacketBytes } from './sim-broker.js';
+import { H3lixError } from '../../errors.js';
+import { isSiteOrigin } from '../site-aggregate.js';
+import { FLEET_BROKER, SimBroker, publishPacketBytes } from './sim-broker.js';
 import { SimClock } from './sim-clock.js';
 import { SimNode } from './sim-node.js';
+import { SimSites, valueCheck } from './sim-sites.js';
+import { withVerifyCache } from './verify-cache.js';
 
 /**
  * Options of {@link simulateFleet}. Every duration is virtual time.
@@ -39,6 +43,23 @@ export interface FleetSimOptions {
   dropTopic?: RegExp;
   /** Run the protocol before issue 10 (whole-vector digests on every change): the baseline. */
   legacy?: boolean;
+  /**
+   * Site aggregates (site-aggregate.ts): each site's gateway publishes one site origin on the fleet
+   * broker; boards receive their own site's boards and every site origin, nothing else. Needs sites > 1.
+   */
+  aggregate?: boolean;
+  /** Seconds between a gateway's aggregation runs. Default 60. */
+  aggregateEverySec?: number;
+  /** Site s's boards draw around s's centre, evenly spaced in [-spread, spread] per coordinate. Default 0. */
+  siteSpread?: number;
+  /** Board `board` contributes `vector` × `count` / `count` for every key (a poisoner). */
+  poison?: { board: number; vector: number[]; count: number };
+  /** TEST-ONLY: site values without the robust step (SiteAggregator `unsafeNoRobust`). */
+  unsafeSiteMean?: boolean;
+  /** `ccf` config overrides (clipNorm, trimFraction, ...). */
+  ccf?: Record<string, number>;
+  /** Share Ed25519 verification results for identical bytes across simulated boards. Default true. */
+  verifyCache?: boolean;
   onProgress?: (line: string) => void;
 }
 
@@ -73,6 +94,20 @@ export interface FleetSimResult {
   lostDeliveries: number;
   /** Wall-clock seconds the simulation took. */
   wallSec: number;
+  /** Site aggregates on (boards hear their site and the site origins only). */
+  aggregate: boolean;
+  /** Boards per site (mean). */
+  siteSize: number;
+  /** Largest |board value − fully replicated field's value| over boards, keys and coordinates, at the end. */
+  valueError: number;
+  /** Largest spread of one coordinate of one key's value across boards, at the end. */
+  valueSpread: number;
+  /** Per key: the fully replicated field's value and board 0's value, at the end. */
+  values: { reference: Record<string, number[]>; board0: Record<string, number[]> };
+  /** Steady state: PUBLISH bytes a site origin (its gateway's fleet link) sent per hour, mean. */
+  siteOriginSentBytesPerHour: number;
+  /** Ed25519 checks and how many the shared cache answered. */
+  verify: { checks: number; hits: number };
 }
 
 /**
@@ -83,13 +118,21 @@ export interface FleetSimResult {
  * stop and the fleet must end on one digest.
  */
 export function simulateFleet(o: FleetSimOptions): FleetSimResult {
+  const verify = { checks: 0, hits: 0 };
+  if (o.verifyCache === false) return run(o, verify);
+  return withVerifyCache(() => run(o, verify), verify);
+}
+
+function run(o: FleetSimOptions, verify: { checks: number; hits: number }): FleetSimResult {
   const t0 = Date.now();
   const N = o.nodes;
   const sites = o.sites ?? 1;
   const seed = o.seed ?? 1;
   const random = mulberry32(seed);
   const clock = new SimClock();
-  const config = validateConfig({ node: { dataDir: '/tmp/h3lix-sim-unused', fleet: 'sim' }, ...(o.digestIntervalMs ? { sync: { digestIntervalMs: o.digestIntervalMs } } : {}) });
+  const config = validateConfig({ node: { dataDir: '/tmp/h3lix-sim-unused', fleet: 'sim' }, ...(o.digestIntervalMs ? { sync: { digestIntervalMs: o.digestIntervalMs } } : {}), ...(o.ccf ? { ccf: o.ccf } : {}) });
+  const aggregate = o.aggregate === true;
+  if (aggregate && sites < 2) throw new H3lixError('CLI_USAGE', 'site aggregates need at least 2 sites');
   const siteIndex = new Map<string, number>();
   const broker = new SimBroker({
     clock,
@@ -98,28 +141,51 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
     ...(o.dropTopic ? { dropTopic: o.dropTopic } : {}),
     ...(o.latencyMs ? { latencyMs: o.latencyMs } : {}),
     ...(sites > 1 ? { siteOf: (id: string) => siteIndex.get(id) ?? 0, bridgeLatencyMs: o.bridgeLatencyMs ?? 30 } : {}),
+    ...(aggregate ? { brokerOf: (id: string) => siteIndex.get(id) ?? FLEET_BROKER } : {}),
   });
   const progress = o.onProgress ?? (() => undefined);
   const heapBefore = process.memoryUsage().heapUsed;
   const nodes: SimNode[] = [];
-  for (let i = 0; i < N; i++) {
-    const n = new SimNode({ index: i, seed, fleet: 'sim', clock, broker, ccf: config.ccf, sync: config.sync, random, legacy: o.legacy === true });
-    siteIndex.set(n.id, i % sites);
-    nodes.push(n);
-  }
+  const nodeArgs = () => ({ seed, fleet: 'sim', clock, broker, ccf: config.ccf, sync: config.sync, random, legacy: o.legacy === true });
+  const topo = aggregate
+    ? new SimSites(N, sites, clock, (o.aggregateEverySec ?? 60) * 1000, random, o.unsafeSiteMean === true, nodeArgs, (id, b) => {
+        if (b !== FLEET_BROKER) siteIndex.set(id, b);
+      })
+    : undefined;
+  if (topo) nodes.push(...topo.boards);
+  else
+    for (let i = 0; i < N; i++) {
+      const n = new SimNode({ ...nodeArgs(), index: i });
+      siteIndex.set(n.id, i % sites);
+      nodes.push(n);
+    }
+  const everyone = topo ? topo.all() : nodes;
   const dims = o.dims ?? 16;
   const keysPer = o.contributions ?? 6;
-  const vec = () => Float32Array.from({ length: dims }, () => random() * 2 - 1);
+  // With site aggregates the data has its own stream, so a poisoned run draws the same honest data.
+  const dataRandom = aggregate ? mulberry32((seed ^ 0x5eed) >>> 0) : random;
+  const spread = o.siteSpread ?? 0;
+  const vec = (i: number) => {
+    const c = sites > 1 ? spread * ((2 * (i % sites)) / (sites - 1) - 1) : 0;
+    return Float32Array.from({ length: dims }, () => c + dataRandom() * 2 - 1);
+  };
+  const contribute = (i: number, key: string) => {
+    const v = vec(i);
+    const p = o.poison;
+    if (p && p.board === i) nodes[i]!.field.contributeLocal(key, Float32Array.from(v, (_, d) => (p.vector[d] ?? 0) * p.count), p.count);
+    else nodes[i]!.field.contributeLocal(key, v, 1);
+  };
   const interval = config.sync.digestIntervalMs;
 
   // Phase 1: everyone starts, connects and contributes.
-  for (const n of nodes) {
+  nodes.forEach((n, i) => {
     void n.sync.start();
     n.connect();
-    for (let k = 0; k < keysPer; k++) n.field.contributeLocal(`k${k}`, vec(), 1);
-  }
-  const target = () => new Map(nodes.map((n) => [n.id, n.field.localVersion()] as const));
-  const covered = (want: Map<string, number>, among: SimNode[] = nodes) => among.every((n) => [...want].every(([origin, v]) => n.sync.sync.get(origin) >= v));
+    for (let k = 0; k < keysPer; k++) contribute(i, `k${k}`);
+  });
+  topo?.start();
+  const target = () => new Map(everyone.map((n) => [n.id, n.field.localVersion()] as const));
+  const covered = (want: Map<string, number>) => everyone.every((n) => (topo ? topo.scope(n) : nodes.map((x) => x.id)).every((origin) => n.sync.sync.get(origin) >= (want.get(origin) ?? 0)));
   const runUntil = (done: () => boolean, maxSec: number, tick?: () => void): number | null => {
     for (let s = 1; s <= maxSec; s++) {
       clock.advance(1000);
@@ -131,19 +197,20 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
   };
   const maxConverge = o.maxConvergeSec ?? 300;
   const initial = target();
-  const initialConvergeSec = runUntil(() => covered(initial), maxConverge);
+  // with aggregates: every site origin published and its latest value everywhere
+  const initialConvergeSec = runUntil(() => covered(initial) && (!topo || (topo.siteNodes.every((x) => x.field.localVersion() > 0) && covered(target()))), maxConverge);
   progress(`  ${N} nodes: initial contributions everywhere after ${initialConvergeSec ?? `>${maxConverge}`} s`);
 
   // Phase 2: steady state with periodic updates.
   const updateMs = (o.updateEverySec ?? 60) * 1000;
-  const nextUpdate = nodes.map(() => clock.monotonic() + random() * updateMs);
+  const nextUpdate = nodes.map(() => clock.monotonic() + dataRandom() * updateMs);
   // Every node updates, cut-off ones too (their outbox holds the deltas until they reconnect).
   const update = () => {
     const now = clock.monotonic();
     for (let i = 0; i < nodes.length; i++) {
       if (now < nextUpdate[i]!) continue;
-      nextUpdate[i] = now + updateMs * (0.5 + random());
-      nodes[i]!.field.contributeLocal(`k${Math.floor(random() * keysPer)}`, vec(), 1);
+      nextUpdate[i] = now + updateMs * (0.5 + dataRandom());
+      contribute(i, `k${Math.floor(dataRandom() * keysPer)}`);
     }
   };
   const snap = () => {
@@ -153,7 +220,9 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
       sent += s.sentBytes;
       received += s.receivedBytes;
     }
-    return { sent, received, bridge: broker.bridge.bytes };
+    let siteSent = 0;
+    for (const x of topo?.siteNodes ?? []) siteSent += broker.traffic.get(x.id)!.sentBytes;
+    return { sent, received, bridge: broker.bridge.bytes, siteSent };
   };
   let measuring = false;
   const byKind: Record<string, number> = {};
@@ -192,6 +261,11 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
   if (frac > 0 && N > 1) {
     const cut = nodes.filter(() => random() < frac);
     if (!cut.length) cut.push(nodes[N - 1]!);
+    // a gateway cut off takes its site origin's fleet link with it
+    for (const b of [...cut]) {
+      const x = topo?.siteNodeOfGateway(b);
+      if (x) cut.push(x);
+    }
     for (const n of cut) n.disconnect();
     const partMs = (o.partitionMin ?? 5) * 60_000;
     // long partitions step coarser (timers still fire at their own instants; only update times round)
@@ -211,10 +285,13 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
   }
 
   // Phase 4: quiet; the fleet must end on one digest.
-  const finalSec = runUntil(() => new Set(nodes.map((n) => n.field.digest())).size === 1, maxConverge);
+  // with aggregates: once each site agrees, every gateway aggregates its final board values
+  if (topo && runUntil(() => topo.agreed(), maxConverge) !== null) for (const a of topo.aggregators) a.aggregate();
+  const finalSec = runUntil(() => (topo ? topo.agreed() && covered(target()) : new Set(nodes.map((n) => n.field.digest())).size === 1), maxConverge);
   const converged = finalSec !== null;
   const heapAfter = process.memoryUsage().heapUsed;
-  for (const n of nodes) void n.sync.stop();
+  const check = valueCheck(nodes, Array.from({ length: keysPer }, (_, k) => `k${k}`), config.ccf, clock, topo ? isSiteOrigin : undefined);
+  for (const n of everyone) void n.sync.stop();
   const sent = after.sent - before.sent;
   const received = after.received - before.received;
   return {
@@ -236,5 +313,12 @@ export function simulateFleet(o: FleetSimOptions): FleetSimResult {
     bridgeBytesPerHour: (after.bridge - before.bridge) / hours,
     lostDeliveries: broker.lost,
     wallSec: (Date.now() - t0) / 1000,
+    aggregate,
+    siteSize: N / sites,
+    valueError: check.maxError,
+    valueSpread: check.maxSpread,
+    values: { reference: check.reference, board0: check.atFirst },
+    siteOriginSentBytesPerHour: topo ? (after.siteSent - before.siteSent) / sites / hours : 0,
+    verify: { ...verify },
   };
 }

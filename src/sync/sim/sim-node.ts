@@ -1,16 +1,25 @@
 import { CcfField } from '../../ccf/field.js';
 import { ReplayGuard } from '../../ccf/codec/replay.js';
 import type { H3lixConfig } from '../../config/schema.js';
-import { createSigner, keyPairFromSeed } from '../../crypto/ed25519.js';
+import { createSigner, keyPairFromSeed, type Ed25519KeyPair } from '../../crypto/ed25519.js';
 import { nodeIdFromPublicKey } from '../../crypto/node-id.js';
 import type { Clock } from '../../util/clock.js';
 import { TypedEvents } from '../../util/events.js';
 import { CcfSync, type SyncOutbox } from '../ccf-sync.js';
 import { OpenKeyResolver } from '../key-resolver.js';
 import { encodePresence } from '../presence.js';
+import { SiteKeyResolver } from '../site-aggregate.js';
 import { fleetTopics } from '../topics.js';
 import type { TransportEvents } from '../transport.js';
 import type { SimBroker } from './sim-broker.js';
+
+/** The seeded key pair of simulated board `index`. */
+export function simKeyPair(seed: number, index: number): Ed25519KeyPair {
+  const bytes = new Uint8Array(32);
+  new DataView(bytes.buffer).setUint32(0, seed >>> 0);
+  new DataView(bytes.buffer).setUint32(4, index);
+  return keyPairFromSeed(bytes);
+}
 
 interface Pending {
   topic: string;
@@ -34,13 +43,15 @@ export class SimNode {
   private readonly fleet: string;
   private readonly publicKey: Uint8Array;
 
-  constructor(o: { index: number; seed: number; fleet: string; clock: Clock; broker: SimBroker; ccf: H3lixConfig['ccf']; sync: Pick<H3lixConfig['sync'], 'debounceMs' | 'digestIntervalMs' | 'antiEntropyJitterMs' | 'maxMessageBytes'> & { answerBudgetBytesPerMinute?: number }; random: () => number; legacy?: boolean }) {
-    const seed = new Uint8Array(32);
-    new DataView(seed.buffer).setUint32(0, o.seed >>> 0);
-    new DataView(seed.buffer).setUint32(4, o.index);
-    const pair = keyPairFromSeed(seed);
+  /**
+   * `index` picks the key (seeded); `id`, when given, is the node id instead of the key's
+   * self-certifying id (a site origin signed with its gateway's key, site-aggregate.ts); `siteKeys`
+   * pins the site origins' keys (SiteKeyResolver).
+   */
+  constructor(o: { index: number; seed: number; fleet: string; clock: Clock; broker: SimBroker; ccf: H3lixConfig['ccf']; sync: Pick<H3lixConfig['sync'], 'debounceMs' | 'digestIntervalMs' | 'antiEntropyJitterMs' | 'maxMessageBytes'> & { answerBudgetBytesPerMinute?: number }; random: () => number; legacy?: boolean; id?: string; siteKeys?: ReadonlyMap<string, Uint8Array> }) {
+    const pair = simKeyPair(o.seed, o.index);
     this.publicKey = pair.publicKey;
-    this.id = nodeIdFromPublicKey(pair.publicKey);
+    this.id = o.id ?? nodeIdFromPublicKey(pair.publicKey);
     this.broker = o.broker;
     this.fleet = o.fleet;
     this.field = new CcfField({ nodeId: this.id, clock: o.clock, config: o.ccf, quantization: 'int8' });
@@ -65,7 +76,7 @@ export class SimNode {
       kick: () => this.drain(),
       seq: { next: () => ++seq },
       replay: new ReplayGuard(),
-      keys: new OpenKeyResolver({ self: { node: this.id, publicKey: pair.publicKey } }),
+      keys: o.siteKeys ? new SiteKeyResolver(new OpenKeyResolver({ self: { node: this.id, publicKey: pair.publicKey } }), o.siteKeys) : new OpenKeyResolver({ self: { node: this.id, publicKey: pair.publicKey } }),
       transport: { events: this.events },
       debounceMs: o.sync.debounceMs,
       digestIntervalMs: o.sync.digestIntervalMs,
