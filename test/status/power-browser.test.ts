@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startFirmware } from '../../firmware-bridge/src/firmware/run.js';
+import { McuClient } from '../../firmware-bridge/src/mcu/client.js';
+import { serialLink } from '../../firmware-bridge/src/link/link.js';
+import { systemClock } from '../../src/util/clock.js';
 import { McuPowerClient } from '../../firmware-bridge/src/mcu/power-client.js';
 import { firmwareSkipReason } from '../firmware-bridge/firmware-helpers.js';
 import { until } from '../helpers/until.js';
@@ -67,6 +70,17 @@ t.test('with the companion MCU: last wake reason, plan awake, then sleep with it
   const pty = join(dir, 'ttyMCU');
   const fw = await startFirmware({ target: 'host', pty });
   t.teardown(() => fw.stop());
+  // No sun before the daemon learns its forecast: the emulated PV follows the MCU's clock (the host's
+  // wall time), so in daytime hours the planner would forecast enough PV never to plan a sleep.
+  const link = await serialLink({ path: pty, baudRate: 115200 }).open();
+  const direct = new McuClient({ stream: link.stream, clock: systemClock });
+  direct.start();
+  try {
+    await new McuPowerClient(direct).emulation({ speed: 1, pvScalePerMille: 0 });
+  } finally {
+    direct.stop();
+    await link.close();
+  }
   const rig = await mcuDaemon(join(dir, 'data'), pty);
   t.teardown(() => rig.daemon.stop());
   const energy = rig.handles.energy!;
