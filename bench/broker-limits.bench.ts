@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { EmbeddedBroker } from '../src/sync/embedded-broker.js';
 import type { BenchRow } from './row.js';
+import { connectPacket, publishHeader } from '../test/helpers/mqtt-bytes.js';
 
 const MB = 1024 * 1024;
 const rss = () => process.memoryUsage().rss / MB;
@@ -22,25 +23,12 @@ function raw(port: number): Promise<Socket> {
   });
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
 /** CONNECT, then a PUBLISH of `bytes` streamed in 1 MB writes until done or the broker closes us. Returns peak RSS. */
 async function bigPublish(port: number, bytes: number): Promise<{ peak: number; sent: number; cut: boolean }> {
   const s = await raw(port);
   s.on('error', () => undefined);
-  const cbody = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 60, 0, 3]), Buffer.from('big')]);
-  s.write(Buffer.concat([Buffer.from([0x10, ...varint(cbody.length)]), cbody]));
-  const topic = Buffer.from('x/big');
-  s.write(Buffer.concat([Buffer.from([0x30, ...varint(2 + topic.length + bytes), 0, topic.length]), topic]));
+  s.write(connectPacket('big'));
+  s.write(publishHeader('x/big', bytes));
   let peak = rss();
   const timer = setInterval(() => (peak = Math.max(peak, rss())), 20);
   const chunk = Buffer.alloc(MB, 0x61);

@@ -2,7 +2,6 @@ import t from 'tap';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
 import { capturedLogger, makeFleet, provisionOne, startProvisioner, startSecureBroker, until, type Board } from './fixtures.js';
 import { CertificateKeyResolver } from '../../src/fleet/cert-resolver.js';
@@ -23,27 +22,11 @@ import { issueRevocationList } from '../../src/fleet/revocation.js';
 import { decodePresence } from '../../src/sync/presence.js';
 import { readFileChecked } from '../../src/store/atomic-file.js';
 import nacl from 'tweetnacl';
+import { run } from './hostile-daemon/tools.js';
 
 const PUB = '/usr/bin/mosquitto_pub';
 const SUB = '/usr/bin/mosquitto_sub';
 const haveClients = existsSync(PUB) && existsSync(SUB);
-
-/** Run a CLI attacker asynchronously (the broker lives in this process: spawnSync would deadlock it). */
-function run(cmd: string, args: string[], input?: Uint8Array): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-    p.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    p.stdin.end(input ? Buffer.from(input) : undefined);
-  });
-}
 
 /**
  * Hostile tests against the embedded aedes broker with the fleet hooks, the provisioner, the certificate

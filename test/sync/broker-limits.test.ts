@@ -7,6 +7,7 @@ import { EmbeddedBroker, type EmbeddedBrokerOptions } from '../../src/sync/embed
 import { FrameWatch } from '../../src/sync/packet-limit.js';
 import { defencesOff } from '../../src/sync/defences.js';
 import { until } from '../helpers/until.js';
+import { connectPacket, publishHeader } from '../helpers/mqtt-bytes.js';
 
 /** A raw TCP socket to the broker; resolves once connected. */
 function raw(port: number, host = '127.0.0.1'): Promise<Socket> {
@@ -23,26 +24,6 @@ async function broker(t: Test, o: EmbeddedBrokerOptions): Promise<EmbeddedBroker
   await b.start();
   t.teardown(() => b.stop());
   return b;
-}
-
-/** MQTT 3.1.1 CONNECT and PUBLISH (QoS 0) bytes, written by hand so the sizes are exact. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-function connectPacket(id: string): Buffer {
-  const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 60, 0, id.length]), Buffer.from(id)]);
-  return Buffer.concat([Buffer.from([0x10, ...varint(body.length)]), body]);
-}
-function publishHeader(topic: string, payloadBytes: number): Buffer {
-  const rest = 2 + topic.length + payloadBytes;
-  return Buffer.concat([Buffer.from([0x30, ...varint(rest), 0, topic.length]), Buffer.from(topic)]);
 }
 
 t.test('FrameWatch reads the Remaining Length across chunks and stops before the body', async (t) => {

@@ -5,6 +5,7 @@ import { until } from '../../helpers/until.js';
 import { count, type Login, type Rig } from './rig.js';
 import { refused, runArea, type HostileCase } from './area.js';
 import { sleep } from './tools.js';
+import { connectPacket as mqttConnect, mqttString, varint } from '../../helpers/mqtt-bytes.js';
 
 /**
  * Resource limits of a real gateway daemon's embedded broker (issue 9 item 5): the packet limit from
@@ -14,26 +15,9 @@ import { sleep } from './tools.js';
  * non-loopback address of this machine.
  */
 
-/** MQTT Remaining Length [MQTT-2.2.3]. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-const str = (s: string | Buffer) => {
-  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-/** A CONNECT packet, MQTT 3.1.1, clean session, username + password [MQTT-3.1]. */
-function connectPacket(l: Login, password: string | Buffer = l.password): Buffer {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(l.clientId), str(l.username), str(password)]);
-  return Buffer.concat([Buffer.from([0x10, ...varint(body.length)]), body]);
-}
+/** A CONNECT packet with the login's credentials (`password` overrides its password). */
+const connectPacket = (l: Login, password: string | Buffer = l.password): Buffer => mqttConnect(l.clientId, { username: l.username, password });
+const str = mqttString;
 
 const raws: Socket[] = [];
 t.teardown(() => raws.forEach((s) => s.destroy()));
