@@ -1,21 +1,20 @@
 import { H3lixError } from '../errors.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt from 'mqtt';
-import { validateConfig } from '../config/load.js';
 import { createRng, type Rng } from '../util/prng.js';
 import type { Logger } from '../util/logger.js';
-import { silentLogger } from '../util/logger.js';
-import { EmbeddedBroker } from '../sync/embedded-broker.js';
-import { createDaemon, type Daemon } from './daemon.js';
-import { plugOnly, type InboundFilter } from './core-plug.js';
+import { startBrokerThread, type BrokerThread } from '../sync/broker-thread.js';
+import { DemoGroup, type DemoGroupApi, type DemoGroupSnapshot, type DemoGroupSpec } from './demo-group.js';
+import { DemoGroupThread } from './demo-group-thread.js';
 
 /**
  * Options of {@link runDemo}.
  * - `nodes`: number of daemons. Default 5.
- * - `brokerUrl`: upstream broker (e.g. Mosquitto); default: start an embedded aedes on port 0.
+ * - `brokerUrl`: upstream broker (e.g. Mosquitto); default: start an embedded aedes on port 0, on its own
+ *   worker thread (its own event loop, as a gateway board's broker has: see `startBrokerThread`).
  * - `seconds`: hard time limit. Default 20. The scripted phase takes about half of it; the demo ends
  *   as soon as every node agrees after the script, or at the limit.
  * - `keys`: local updates per node. Default 6.
@@ -25,7 +24,10 @@ import { plugOnly, type InboundFilter } from './core-plug.js';
  * - `protocolVersion`: MQTT version of the nodes' connections (4 = 3.1.1, 5). Default 4.
  * - `chaos`: inject duplicates, reordering and a partition. Default true.
  * - `onProgress(line, snapshot)`: called about once a second. Default none.
- * - `logger`: daemons' logger. Default silent.
+ * - `logger`: daemons' logger. Default silent. A logger keeps the daemons in this thread.
+ * - `threads`: worker threads to spread the daemons over, each with its own event loop (0: all in this
+ *   thread). Default: 0 below 16 nodes or with a `logger`, else min(4, available cores). One event
+ *   loop running 40 daemons needs more than one core (docs/sync.md "`h3lix demo --nodes 40`").
  */
 export interface DemoOptions {
   nodes?: number;
@@ -39,6 +41,7 @@ export interface DemoOptions {
   protocolVersion?: 4 | 5;
   onProgress?: (line: string, snap: DemoSnapshot) => void;
   logger?: Logger;
+  threads?: number;
 }
 
 export interface DemoSnapshot {
@@ -74,11 +77,8 @@ export interface DemoResult {
   cpuSeconds: number;
   /** Ed25519 signature checks done for origin proofs (per-origin batches), summed over the nodes. */
   originVerifies: number;
-}
-
-interface Node {
-  daemon: Daemon;
-  id: string;
+  /** Worker threads the daemons ran on (0: all in the calling thread). */
+  threads: number;
 }
 
 /** Run N daemons in this process and report whether their fields converged. */
@@ -88,7 +88,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const keys = opts.keys ?? 6;
   const dim = opts.dim ?? 16;
   const chaos = opts.chaos ?? true;
-  const rng = createRng(opts.seed ?? 1);
+  const seed = opts.seed ?? 1;
+  const rng = createRng(seed);
+  const threads = Math.min(n, opts.threads ?? (opts.logger || n < 16 ? 0 : Math.min(4, availableParallelism())));
   const fleet = `demo-${process.pid}-${Date.now().toString(36)}`;
   const root = mkdtempSync(join(scratchDir(), 'h3lix-demo-'));
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -96,9 +98,12 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
-  let broker: EmbeddedBroker | undefined;
+  let broker: BrokerThread | undefined;
   let chaosClient: mqtt.MqttClient | undefined;
-  const nodes: Node[] = [];
+  const groups: DemoGroupApi[] = [];
+  /** Global node index → its group and index there. */
+  const where: { group: DemoGroupApi; local: number }[] = [];
+  const nodeIds: string[] = [];
   const pendingTimers = new Set<NodeJS.Timeout>();
   const injected = { duplicates: 0, reordered: 0, partitioned: [] as string[] };
   const later = (ms: number, fn: () => void) => {
@@ -112,33 +117,24 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   try {
     let url = opts.brokerUrl;
     if (!url) {
-      broker = new EmbeddedBroker({ port: 0 });
-      await broker.start();
+      broker = await startBrokerThread();
       url = broker.url;
     }
-    // Reordering: some deltas reach a node late (after newer ones from the same sender).
-    const reorder: InboundFilter = (topic, payload, deliver) => {
-      if (chaos && topic.includes('/ccf/delta/') && rng.next() < 0.2) {
-        injected.reordered++;
-        later(50 + rng.int(400), () => deliver(topic, payload));
-      } else deliver(topic, payload);
-    };
     // The duplicator connects before the daemons: once 40 of them exchange births and digests, a
     // CONNACK on a loaded machine can take longer than its 5 s connect timeout.
     if (chaos) chaosClient = await startDuplicator(url, fleet, rng, injected);
-    for (let i = 0; i < n; i++) {
-      const config = validateConfig({
-        node: { dataDir: join(root, `node-${i}`), fleet },
-        broker: { embedded: { enabled: false }, url, reconnectMs: 200, protocolVersion: opts.protocolVersion ?? 4 },
-        sync: { debounceMs: 100, digestIntervalMs: 3000 },
-        log: { level: 'silent' },
-      });
-      const daemon = createDaemon({ config, logger: opts.logger ?? silentLogger(), features: [plugOnly({ name: 'demo-reorder', inbound: reorder })], jitterMs: 300, drainTimeoutMs: 1000, random: () => rng.next() });
-      await daemon.start();
-      nodes.push({ daemon, id: daemon.context.nodeId });
+    const parts = Math.max(1, threads);
+    for (let g = 0, first = 0; g < parts; g++) {
+      const count = Math.floor(n / parts) + (g < n % parts ? 1 : 0);
+      const spec: DemoGroupSpec = { first, count, root, fleet, url, protocolVersion: opts.protocolVersion ?? 4, chaos, seed: seed * 1000 + g };
+      const group: DemoGroupApi = threads > 0 ? new DemoGroupThread(spec) : new DemoGroup(spec, opts.logger);
+      groups.push(group);
+      for (let i = 0; i < count; i++) where.push({ group, local: i });
+      first += count;
     }
+    for (const ids of await Promise.all(groups.map((g) => g.start()))) nodeIds.push(...ids);
 
-    const partition = chaos ? nodes.slice(0, Math.max(1, Math.floor(n / 3))) : [];
+    const partition = chaos ? where.slice(0, Math.max(1, Math.floor(n / 3))) : [];
     const script = Math.min(seconds * 0.8, opts.scriptSeconds ?? Math.max(2, seconds * 0.5));
     // Scripted contributions: each node updates `keys` keys (some shared with neighbours, some
     // updated twice) spread over the script window.
@@ -146,84 +142,96 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       for (let j = 0; j < keys; j++) {
         const at = (0.05 + 0.9 * rng.next()) * script * 1000;
         const key = `concept-${(i + j) % (keys + 2)}`;
-        const vec = randomVector(rng, dim);
-        later(at, () => {
-          const f = nodes[i]!.daemon.context.field;
-          f.contributeLocal(key, vec, 1 + j);
-        });
+        const vector = [...randomVector(rng, dim)];
+        const { group, local } = where[i]!;
+        later(at, () => group.contribute({ node: local, key, vector, weight: 1 + j }));
       }
     }
+    const setOnline = (online: boolean) => {
+      for (const g of groups) g.setOnline(partition.filter((p) => p.group === g).map((p) => p.local), online);
+    };
     if (partition.length) {
       later(script * 0.25 * 1000, () => {
-        for (const p of partition) p.daemon.context.transport.suspend();
-        injected.partitioned = partition.map((p) => p.id);
+        setOnline(false);
+        injected.partitioned = partition.map((_, i) => nodeIds[i]!);
       });
-      later(script * 0.65 * 1000, () => {
-        for (const p of partition) p.daemon.context.transport.resume();
-      });
+      later(script * 0.65 * 1000, () => setOnline(true));
     }
 
     let convergedAt: number | null = null;
     let lastTick = 0;
+    let expected: [string, number][] = [];
+    let snap = await snapshotAll(groups, expected);
     for (;;) {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
       const t = elapsed();
+      snap = await snapshotAll(groups, expected);
+      expected = snap.own;
       const afterScript = t > script;
-      const agree = agreement(nodes);
-      if (afterScript && agree.all && complete(nodes) === n) {
+      const agree = agreement(snap.digests);
+      if (afterScript && agree.all && snap.complete === n) {
         convergedAt = Math.round(t * 1000);
         break;
       }
       if (t - lastTick >= 1 || t >= seconds) {
         lastTick = t;
-        const snap: DemoSnapshot = {
+        const part = snap.offline.length ? `, offline: ${snap.offline.length}` : '';
+        opts.onProgress?.(`t=${t.toFixed(0).padStart(3)}s  digests agreeing ${agree.largest}/${n}  messages ${snap.published}  sent ${(snap.bytes / 1024).toFixed(1)} KiB${part}`, {
           elapsed: t,
           agreeing: agree.largest,
-          messages: sum(nodes, (x) => x.daemon.context.pump.stats.published),
-          bytesSent: sum(nodes, (x) => x.daemon.context.pump.stats.bytes),
-          partitioned: nodes.filter((x) => !x.daemon.context.transport.connected).map((x) => x.id),
-        };
-        const part = snap.partitioned.length ? `, offline: ${snap.partitioned.length}` : '';
-        opts.onProgress?.(`t=${t.toFixed(0).padStart(3)}s  digests agreeing ${snap.agreeing}/${n}  messages ${snap.messages}  sent ${(snap.bytesSent / 1024).toFixed(1)} KiB${part}`, snap);
+          messages: snap.published,
+          bytesSent: snap.bytes,
+          partitioned: snap.offline,
+        });
       }
       if (t >= seconds) break;
     }
-
-    const digests = nodes.map((x) => x.daemon.context.field.digest());
-    const rejected: Record<string, number> = {};
-    for (const x of nodes) for (const [code, k] of Object.entries(x.daemon.context.sync.counters.rejected)) rejected[code] = (rejected[code] ?? 0) + (k ?? 0);
-    const cmp = complete(nodes);
+    // the last snapshot counted `complete` against the previous expected set: count again against its own
+    if (convergedAt === null) snap = await snapshotAll(groups, snap.own);
     return {
-      converged: convergedAt !== null && digests.every((d) => d === digests[0]) && cmp === n,
+      converged: convergedAt !== null && agreement(snap.digests).all && snap.complete === n,
       nodes: n,
-      nodeIds: nodes.map((x) => x.id),
-      digests,
-      contributions: expected(nodes).size,
-      complete: cmp,
-      bytesSent: sum(nodes, (x) => x.daemon.context.pump.stats.bytes),
-      messages: sum(nodes, (x) => x.daemon.context.pump.stats.published),
+      nodeIds,
+      digests: snap.digests,
+      contributions: snap.own.length,
+      complete: snap.complete,
+      bytesSent: snap.bytes,
+      messages: snap.published,
       seconds: Math.round(elapsed() * 10) / 10,
       convergedAfterMs: convergedAt,
       broker: opts.brokerUrl ? opts.brokerUrl : `embedded ${url}`,
-      injected,
-      rejected,
-      applied: sum(nodes, (x) => x.daemon.context.sync.counters.applied),
-      antiEntropy: {
-        answers: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.answers),
-        wants: sum(nodes, (x) => x.daemon.context.sync.antiEntropy.wants),
-      },
-      eventLoopMaxDelayMs: Math.round(loop.max / 1e6),
+      injected: { ...injected, reordered: snap.reordered },
+      rejected: snap.rejected,
+      applied: snap.applied,
+      antiEntropy: { answers: snap.answers, wants: snap.wants },
+      eventLoopMaxDelayMs: Math.max(Math.round(loop.max / 1e6), snap.eventLoopMaxDelayMs),
       cpuSeconds: cpuSince(cpu0),
-      originVerifies: sum(nodes, (x) => x.daemon.context.sync.originProofs.stats.verified),
+      originVerifies: snap.originVerifies,
+      threads,
     };
   } finally {
     loop.disable();
     for (const t of pendingTimers) clearTimeout(t);
     await chaosClient?.endAsync(true).catch(() => undefined);
-    await Promise.all(nodes.map((x) => x.daemon.stop('demo finished').catch(() => undefined)));
+    await Promise.all(groups.map((g) => g.stop().catch(() => undefined)));
     await broker?.stop();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The groups' snapshots in node order, summed. */
+async function snapshotAll(groups: DemoGroupApi[], expected: [string, number][]): Promise<DemoGroupSnapshot> {
+  const all = await Promise.all(groups.map((g) => g.snapshot(expected)));
+  const out: DemoGroupSnapshot = { digests: [], own: [], complete: 0, offline: [], published: 0, bytes: 0, applied: 0, answers: 0, wants: 0, originVerifies: 0, reordered: 0, rejected: {}, eventLoopMaxDelayMs: 0 };
+  for (const s of all) {
+    out.digests.push(...s.digests);
+    out.own.push(...s.own);
+    out.offline.push(...s.offline);
+    for (const k of ['complete', 'published', 'bytes', 'applied', 'answers', 'wants', 'originVerifies', 'reordered'] as const) out[k] += s[k];
+    for (const [code, k] of Object.entries(s.rejected)) out.rejected[code] = (out.rejected[code] ?? 0) + k;
+    out.eventLoopMaxDelayMs = Math.max(out.eventLoopMaxDelayMs, s.eventLoopMaxDelayMs);
+  }
+  return out;
 }
 
 /**
@@ -265,43 +273,8 @@ function randomVector(rng: Rng, dim: number): Float32Array {
   return v;
 }
 
-function sum(nodes: Node[], f: (n: Node) => number): number {
-  return nodes.reduce((a, n) => a + f(n), 0);
-}
-
-function agreement(nodes: Node[]): { all: boolean; largest: number } {
+function agreement(digests: string[]): { all: boolean; largest: number } {
   const counts = new Map<string, number>();
-  for (const x of nodes) {
-    const d = x.daemon.context.field.digest();
-    counts.set(d, (counts.get(d) ?? 0) + 1);
-  }
+  for (const d of digests) counts.set(d, (counts.get(d) ?? 0) + 1);
   return { all: counts.size === 1, largest: Math.max(...counts.values()) };
-}
-
-/** (origin/key) → version of every node's own latest contribution: what everybody must hold. */
-function expected(nodes: Node[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const x of nodes) {
-    const f = x.daemon.context.field;
-    for (const c of f.contributions()) if (c.origin === x.id) out.set(`${c.origin}\u0000${c.key}`, c.version);
-  }
-  return out;
-}
-
-function complete(nodes: Node[]): number {
-  const want = expected(nodes);
-  let ok = 0;
-  for (const x of nodes) {
-    const f = x.daemon.context.field;
-    let all = true;
-    for (const [slot, v] of want) {
-      const [origin, key] = slot.split('\u0000') as [string, string];
-      if (f.get(origin, key)?.version !== v) {
-        all = false;
-        break;
-      }
-    }
-    if (all) ok++;
-  }
-  return ok;
 }

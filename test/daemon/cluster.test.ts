@@ -27,3 +27,14 @@ t.test(
     t.ok(r.injected.partitioned.length > 0, 'partition healed through mosquitto');
   },
 );
+
+t.test('daemons spread over worker threads converge the same way (the path `demo --nodes 16+` takes)', async (t) => {
+  const r = await runDemo({ nodes: 6, seconds: 30, scriptSeconds: 5, keys: 4, seed: 11, threads: 2 });
+  t.equal(r.threads, 2, 'two worker threads');
+  t.equal(r.converged, true, `converged (complete ${r.complete}/6)`);
+  t.equal(new Set(r.digests).size, 1, 'byte-identical digests');
+  t.equal(r.complete, 6, 'every node holds every contribution');
+  t.equal(r.injected.partitioned.length, 2, 'a third of the nodes were partitioned');
+  t.ok(r.injected.reordered > 0, `deliveries reordered in the workers (${r.injected.reordered})`);
+  t.ok((r.rejected.WIRE_REPLAY ?? 0) > 0, 'duplicates dropped by the replay windows in the workers');
+});

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { H3lixError } from '../../errors.js';
+import { workerEntry as workerEntryNextTo } from '../../util/worker-entry.js';
 import type { ModelManifest } from '../model/manifest.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -16,16 +17,9 @@ export interface SlotBatch {
   reject(err: H3lixError): void;
 }
 
-/**
- * How to start the worker for the running flavour. Compiled: `inference-worker.js` next to this
- * module. Under tsx/tap (this module is a .ts file): Node 20 ignores `--import tsx` in a worker's
- * execArgv, so the worker is an eval stub that registers tsx's ESM hooks, then imports the .ts file.
- */
+/** How to start the inference worker for the running flavour (`src/util/worker-entry.ts`). */
 export function workerEntry(): { script: URL | string; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { script: new URL('./inference-worker.js', import.meta.url), eval: false };
-  const worker = new URL('./inference-worker.ts', import.meta.url).href;
-  const api = import.meta.resolve('tsx/esm/api');
-  return { script: `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(worker)}); });`, eval: true };
+  return workerEntryNextTo(import.meta.url, 'inference-worker');
 }
 
 export class WorkerSlot {
