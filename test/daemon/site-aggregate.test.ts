@@ -96,7 +96,7 @@ t.test('2 sites x (gateway + 2 boards) over a bridged Mosquitto tree: one fleet 
     return v.every((x) => maxDiff(x, v[0]!) <= step) && nodes.every((n) => n.h.site!.siteOrigins().length === 2);
   }, 30_000, 'one fleet value');
   // the pooled robust value: one field holding all six boards' own contributions
-  const pooled = new CcfField({ nodeId: 'ref', clock: systemClock, config: nodes[0]!.d.context.config.ccf });
+  const pooled = new CcfField({ nodeId: 'ref', clock: systemClock, config: nodes[0]!.d.context.config.ccf, quantization: 'int8' });
   pooled.merge(nodes.map((n) => n.d.context.field.get(n.d.context.nodeId, 'k')!));
   t.equal(pooled.origins().length, 6, 'the reference holds six board origins');
   const ref = pooled.value('k', Date.now())!;
