@@ -6,6 +6,7 @@ import { defaultFeatures } from '../../src/daemon/features.js';
 import type { FeatureHandles } from '../../src/daemon/features/handles.js';
 import { isSiteOrigin } from '../../src/sync/site-aggregate.js';
 import { systemClock } from '../../src/util/clock.js';
+import type { Logger } from '../../src/util/logger.js';
 import { cli } from '../helpers/cli.js';
 import { startMosquitto, MOSQUITTO_BIN, type MosquittoHandle } from '../helpers/mosquitto.js';
 import { nodeConfig, until, vec } from './helpers.js';
@@ -26,6 +27,14 @@ interface Node {
   d: Daemon;
   h: FeatureHandles;
   site: string;
+  /** What the daemon logged (every level): the refusal reasons. */
+  logs: Array<Record<string, unknown> & { msg: string }>;
+}
+
+function recordingLogger(logs: Node['logs']): Logger {
+  const log = (obj: object | string, msg?: string) => void logs.push(typeof obj === 'string' ? { msg: obj } : { ...(obj as Record<string, unknown>), msg: msg ?? '' });
+  const l: Logger = { debug: log, info: log, warn: log, error: log, child: () => l };
+  return l;
 }
 
 async function tree(t: Test, withOut: boolean): Promise<MosquittoHandle[]> {
@@ -44,11 +53,12 @@ async function tree(t: Test, withOut: boolean): Promise<MosquittoHandle[]> {
 
 async function start(t: Test, dir: string, url: string, site: Record<string, unknown>): Promise<Node> {
   const h: FeatureHandles = {};
+  const logs: Node['logs'] = [];
   const config = nodeConfig(dir, url, 'sa', { site: { enabled: true, aggregateEveryMs: 1000, ...site } });
-  const d = createDaemon({ config, jitterMs: 100, drainTimeoutMs: 500, features: defaultFeatures(config, { handles: h }) });
+  const d = createDaemon({ config, jitterMs: 100, drainTimeoutMs: 500, logger: recordingLogger(logs), features: defaultFeatures(config, { handles: h }) });
   await d.start();
   t.teardown(() => d.stop('test end'));
-  return { d, h, site: String(site.name) };
+  return { d, h, site: String(site.name), logs };
 }
 
 /** Gateways' keys: each gateway started once alone, so boards can pin `site-<name>` to its key. */
@@ -111,9 +121,11 @@ t.test('2 sites x (gateway + 2 boards) over a bridged Mosquitto tree: one fleet 
     t.notOk(n.d.context.field.origins().some((o) => other.has(o)), `a ${n.site} board holds no board origin of the other site`);
   }
   const north = nodes.filter((n) => n.site === 'north');
-  await until(() => rogue.h.site!.gateway!.sync.counters.deltasSent > 0 && north.every((n) => (n.d.context.sync.counters.rejected.WIRE_UNKNOWN_SENDER ?? 0) > 0), 20_000, 'the rogue published and north refused it');
+  const refusedRogue = (n: Node) => n.logs.some((l) => l.msg === 'message rejected' && l.code === 'WIRE_UNKNOWN_SENDER' && String(l.topic).endsWith('/site-rogue'));
+  await until(() => rogue.h.site!.gateway!.sync.counters.deltasSent > 0 && north.every(refusedRogue), 20_000, 'the rogue published and north refused it');
   t.ok(north.every((n) => !n.d.context.field.origins().includes('site-rogue')), 'site-rogue (unpinned key) is in no field');
-  t.ok(north.every((n) => (n.d.context.sync.counters.rejected.WIRE_UNKNOWN_SENDER ?? 0) > 0), 'and was refused as WIRE_UNKNOWN_SENDER by every north board');
+  t.ok(north.every((n) => (n.d.context.sync.counters.rejected.WIRE_UNKNOWN_SENDER ?? 0) > 0), 'refusals counted (WIRE_UNKNOWN_SENDER)');
+  t.ok(north.every(refusedRogue), "and logged with the reason and site-rogue's topic by every north board");
   t.ok(rogue.h.site!.gateway!.sync.counters.deltasSent > 0, 'the rogue did publish');
   // control: a board that pins the rogue's key does take site-rogue, so the refusal above is the pin's
   const rogueKey = Buffer.from(rogue.d.context.identity.signing.publicKey).toString('base64');
