@@ -12,6 +12,7 @@ import { fleetSection } from './sections/fleet.js';
 import { statusSection } from './sections/status.js';
 import { homeassistantSection } from './sections/homeassistant.js';
 import { updateSection } from './sections/update.js';
+import { siteSection } from './sections/site.js';
 
 /**
  * The one configuration schema. `H3lixConfig` is derived from it, so the types cannot drift from
@@ -34,11 +35,15 @@ export const configSchema = z
     status: statusSection,
     homeassistant: homeassistantSection,
     update: updateSection,
+    site: siteSection,
   })
   .strict()
   .superRefine((c, ctx) => {
     // Only the fleet key may order an update: the `update` command exists in fleet mode only.
     if (c.update.enabled && !c.fleet.enabled) ctx.addIssue({ code: 'custom', path: ['update', 'enabled'], message: 'needs fleet.enabled: updates are ordered by fleet-signed commands' });
+    // Site origins have no fleet certificates yet (docs/fleet.md): fleet mode would refuse them.
+    if (c.site.enabled && c.fleet.enabled) ctx.addIssue({ code: 'custom', path: ['site', 'enabled'], message: 'site.enabled with fleet.enabled is not supported yet: site origins have no fleet certificates' });
+    if (c.site.enabled && c.site.name === undefined) ctx.addIssue({ code: 'custom', path: ['site', 'name'], message: 'needed when site.enabled' });
   });
 
 export type H3lixConfig = z.output<typeof configSchema>;

@@ -2,6 +2,7 @@ import type { H3lixConfig } from '../config/schema.js';
 import type { FeatureFactory } from './feature.js';
 import { energyFeatureFactory } from './features/energy.js';
 import type { FeatureHandles } from './features/handles.js';
+import { siteFeature } from './features/site.js';
 
 export type { FeatureHandles, EnergyHandle, LearningHandle } from './features/handles.js';
 
@@ -27,5 +28,6 @@ export function defaultFeatures(config: H3lixConfig, opts: DefaultFeaturesOption
   if (config.instance.enabled) features.push(async (ctx) => (await import('./features/learning.js')).learningFeatureFactory(handles)(ctx));
   if (config.status.enabled) features.push(async (ctx) => (await import('./features/status.js')).statusFeatureFactory(handles)(ctx)); // 3. status page + /metrics (docs/status.md)
   if (config.homeassistant.enabled) features.push(async (ctx) => (await import('./features/homeassistant.js')).homeassistantFeatureFactory(handles)(ctx)); // 4. Home Assistant discovery
+  if (config.site.enabled) features.push(siteFeature(config, handles)); // 5. site aggregates (docs/sync.md), with a core plug (pinned site-origin keys)
   return features;
 }

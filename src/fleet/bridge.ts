@@ -1,4 +1,5 @@
 import { H3lixError } from '../errors.js';
+import { SITE_ORIGIN_PREFIX } from '../sync/site-aggregate.js';
 
 /** What {@link mosquittoBridgeConf} needs. */
 export interface BridgeOptions {
@@ -17,9 +18,28 @@ export interface BridgeOptions {
    * The listener takes the CN as the username, so no remote_username/remote_password is written.
    */
   tls?: { cafile: string; certfile: string; keyfile: string };
+  /**
+   * Site-aggregate mode (docs/sync.md "Site aggregates"): bridge the fleet broker's CCF and presence
+   * tree IN only, and OUT exactly the site origin `site-<site>`'s topics, instead of the whole fleet
+   * tree both ways. The site's boards' own traffic then stays on the site broker.
+   */
+  aggregate?: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A site whose origin `site-<site>` is a topic segment of at most 64 characters. */
+const AGGREGATE_SITE = /^[A-Za-z0-9_-]{1,59}$/;
+
+/**
+ * The `topic` lines of a bridge: the whole fleet tree both ways, or with `aggregate` the CCF/presence
+ * tree in and the site origin's topics out (local and remote prefix `h3lix/v1/<fleet>/`).
+ */
+function topicLines(fleet: string, site: string, aggregate: boolean): string[] {
+  if (!aggregate) return [`topic h3lix/v1/${fleet}/# both 1`];
+  const prefix = `h3lix/v1/${fleet}/ h3lix/v1/${fleet}/`;
+  const origin = `${SITE_ORIGIN_PREFIX}${site}`;
+  return [`topic ccf/+/+ in 1 ${prefix}`, `topic state/+ in 1 ${prefix}`, `topic ccf/+/${origin} out 1 ${prefix}`, `topic state/${origin} out 1 ${prefix}`];
+}
 
 /**
  * Mosquitto bridge lines for a site broker (docs/sync.md, "Site brokers bridged to a fleet broker"):
@@ -34,6 +54,7 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
   if (!Number.isInteger(o.remotePort) || o.remotePort < 1 || o.remotePort > 65_535) throw new H3lixError('CLI_USAGE', `--remote port ${o.remotePort}: expected 1-65535`);
   if ((o.remoteUsername === undefined) !== (o.remotePassword === undefined)) throw new H3lixError('CLI_USAGE', 'give both the remote username and its password, or neither');
   if (o.tls && o.remoteUsername !== undefined) throw new H3lixError('CLI_USAGE', 'a TLS bridge logs in with its certificate: give no remote username');
+  if (o.aggregate && !AGGREGATE_SITE.test(o.site)) throw new H3lixError('CLI_USAGE', `--site ${JSON.stringify(o.site)}: with --aggregate at most 59 of [A-Za-z0-9_-] (the site origin is ${SITE_ORIGIN_PREFIX}<site>)`);
   return [
     `# h3lix site bridge: site ${o.site} -> fleet broker ${o.remoteHost}:${o.remotePort} (h3lix fleet bridge)`,
     `connection h3lix-${o.site}`,
@@ -43,7 +64,7 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
     // mosquitto.conf(5) bridge_cafile/bridge_certfile/bridge_keyfile; bridge_insecure stays false, so the
     // fleet broker's certificate must name the host in `address` (`fleet acl --tls <names>`).
     ...(o.tls ? [`bridge_cafile ${o.tls.cafile}`, `bridge_certfile ${o.tls.certfile}`, `bridge_keyfile ${o.tls.keyfile}`] : []),
-    `topic h3lix/v1/${o.fleet}/# both 1`,
+    ...topicLines(o.fleet, o.site, o.aggregate === true),
     'bridge_protocol_version mqttv311',
     'try_private true',
     'cleansession false',
@@ -63,4 +84,15 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
  */
 export function bridgeAclLines(fleet: string, username: string): string[] {
   return [`user ${username}`, `topic readwrite h3lix/v1/${fleet}/#`, ''];
+}
+
+/**
+ * The parent broker's ACL lines for a site-aggregate bridge's user: read on the CCF and presence tree
+ * (what the `in` lines subscribe to), write on exactly the site origin's topics (what the `out` lines
+ * republish). A recorded bridge user (`--fleet-dir`) keeps {@link bridgeAclLines}, which covers these.
+ */
+export function aggregateBridgeAclLines(fleet: string, site: string, username: string): string[] {
+  const root = `h3lix/v1/${fleet}/`;
+  const origin = `${SITE_ORIGIN_PREFIX}${site}`;
+  return [`user ${username}`, `topic read ${root}ccf/+/+`, `topic read ${root}state/+`, `topic write ${root}ccf/+/${origin}`, `topic write ${root}state/${origin}`, ''];
 }

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { H3lixError } from '../../errors.js';
-import { bridgeAclLines, mosquittoBridgeConf, type BridgeOptions } from '../../fleet/bridge.js';
+import { aggregateBridgeAclLines, bridgeAclLines, mosquittoBridgeConf, type BridgeOptions } from '../../fleet/bridge.js';
 import { issueBridgeIdentity } from '../../fleet/bridge-identity.js';
 import { FleetDir } from '../../fleet/fleet-dir.js';
 import { ExitCode } from '../exit-codes.js';
@@ -18,6 +18,7 @@ interface BridgeOpts {
   tls?: boolean;
   filesDir?: string;
   out?: string;
+  aggregate?: boolean;
 }
 
 function readPassword(file: string): string {
@@ -34,15 +35,17 @@ function handBridge(o: BridgeOpts, fleet: string, host: string, port: number): {
   const password = o.remotePasswordFile !== undefined ? readPassword(o.remotePasswordFile) : undefined;
   if (o.remoteUsername !== undefined && password === undefined) throw new UsageError('--remote-username needs --remote-password-file');
   const login = o.remoteUsername !== undefined ? { remoteUsername: o.remoteUsername, remotePassword: password! } : {};
-  const lines = mosquittoBridgeConf({ fleet, site: o.site, remoteHost: host, remotePort: port, ...login });
-  return { lines, ...(o.remoteUsername !== undefined ? { aclHint: bridgeAclLines(fleet, o.remoteUsername) } : {}) };
+  const aggregate = o.aggregate === true;
+  const lines = mosquittoBridgeConf({ fleet, site: o.site, remoteHost: host, remotePort: port, aggregate, ...login });
+  if (o.remoteUsername === undefined) return { lines };
+  return { lines, aclHint: aggregate ? aggregateBridgeAclLines(fleet, o.site, o.remoteUsername) : bridgeAclLines(fleet, o.remoteUsername) };
 }
 
 /** `--fleet-dir DIR`: record the bridge user in the fleet directory, so `fleet acl` emits it. */
 async function recordedBridge(o: BridgeOpts, fd: FleetDir, host: string, port: number): Promise<string[]> {
   if (o.remoteUsername !== undefined || o.remotePasswordFile !== undefined) throw new UsageError('with --fleet-dir the bridge user h3lix-bridge-<site> and its password are generated; --remote-username/--remote-password-file are for --fleet NAME');
   if (o.tls && !o.out) throw new UsageError('--tls needs --out (the certificate and key are written next to it)');
-  const base: BridgeOptions = { fleet: fd.fleet, site: o.site, remoteHost: host, remotePort: port };
+  const base: BridgeOptions = { fleet: fd.fleet, site: o.site, remoteHost: host, remotePort: port, aggregate: o.aggregate === true };
   mosquittoBridgeConf(base); // refuse a bad site or port before anything is recorded
   if (!o.tls) {
     const c = await issueBridgeIdentity(fd, { site: o.site, now: Date.now() });
@@ -76,6 +79,7 @@ export function registerFleetBridgeCommands(program: Command, ctx: CliContext): 
     .option('--files-dir <dir>', 'with --tls: where the CA, certificate and key will be on the site broker (default: the directory of --out)')
     .option('--remote-username <user>', 'with --fleet: login on the fleet broker')
     .option('--remote-password-file <file>', "with --fleet: a file holding that login's password")
+    .option('--aggregate', 'site aggregates (docs/sync.md "Site aggregates"): bridge ccf/+/+ and state/+ in only, and out only the site origin site-<site> (its gateway runs site.gateway)')
     .option('--out <file>', 'write the bridge lines to this file (0600) instead of stdout')
     .action(async (o: BridgeOpts) => {
       if ((o.fleet === undefined) === (o.fleetDir === undefined)) throw new UsageError('give exactly one of --fleet NAME or --fleet-dir DIR');

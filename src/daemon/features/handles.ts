@@ -36,8 +36,23 @@ export interface LearningHandle {
   swapModel(dir: string): Promise<ModelManifest>;
 }
 
+/** Site aggregates (features/site.ts): the fleet value over the site origins. */
+export interface SiteHandle {
+  /** This board's site origin, `site-<site.name>`. */
+  origin: string;
+  /** The site origins this board's field holds. */
+  siteOrigins(): string[];
+  /** The fleet value of `key`: the field's robust value over the site origins only. */
+  fleetValue(key: string): Float32Array | undefined;
+  /** The site value of `key`: the robust value over this site's boards (no site origin). */
+  siteValue(key: string): Float32Array | undefined;
+  /** Gateway only: the site origin's own sync (counters), and one aggregation run now. */
+  gateway?: { sync: import('../../sync/ccf-sync.js').CcfSync; aggregate(): number };
+}
+
 /** Filled while the features run; cleared on stop. */
 export interface FeatureHandles {
   energy?: EnergyHandle | undefined;
   learning?: LearningHandle | undefined;
+  site?: SiteHandle | undefined;
 }
