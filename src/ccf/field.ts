@@ -48,8 +48,10 @@ export class CcfField {
   private readonly tombstones = new Map<string, number>();
   private local = 0;
   private cachedDigest: string | undefined;
-  /** origin -> sha256 of its contributions' canonical encoding ({@link originHash}); dropped on change. */
-  private readonly originHashes = new Map<string, Buffer>();
+  /** origin -> its digest entry, CBOR [origin, {@link originHash}] ({@link originEntry}); dropped on change. */
+  private readonly originEntries = new Map<string, Buffer>();
+  /** The origins held, sorted; dropped when an origin is added or removed. */
+  private sortedOrigins: string[] | undefined;
   private exclude: ((origin: string) => boolean) | undefined;
   readonly nodeId: string;
   readonly hlc: HybridLogicalClock;
@@ -125,10 +127,13 @@ export class CcfField {
 
   private put(c: Contribution): void {
     let m = this.slots.get(c.origin);
-    if (!m) this.slots.set(c.origin, (m = new Map()));
+    if (!m) {
+      this.slots.set(c.origin, (m = new Map()));
+      this.sortedOrigins = undefined;
+    }
     m.set(c.key, c);
     this.cachedDigest = undefined;
-    this.originHashes.delete(c.origin);
+    this.originEntries.delete(c.origin);
   }
 
   private emit(changed: Contribution[]): void {
@@ -192,17 +197,17 @@ export class CcfField {
    */
   digest(): string {
     if (this.cachedDigest !== undefined) return this.cachedDigest;
-    const origins = [...this.slots.keys()].sort();
-    const hashes: Buffer[] = [];
+    const origins = (this.sortedOrigins ??= [...this.slots.keys()].sort());
+    const entries: Buffer[] = [];
     for (const origin of origins) {
-      let h = this.originHashes.get(origin);
-      if (h === undefined) {
-        h = originHash([...this.slots.get(origin)!.values()].sort(compareSlot));
-        this.originHashes.set(origin, h);
+      let e = this.originEntries.get(origin);
+      if (e === undefined) {
+        e = originEntry(origin, originHash([...this.slots.get(origin)!.values()].sort(compareSlot)));
+        this.originEntries.set(origin, e);
       }
-      hashes.push(h);
+      entries.push(e);
     }
-    this.cachedDigest = combineOriginHashes(origins, hashes);
+    this.cachedDigest = combineEntries(entries);
     return this.cachedDigest;
   }
 
@@ -256,7 +261,8 @@ export class CcfField {
       if (newest < horizon) {
         this.slots.delete(origin);
         this.tombstones.set(origin, Math.max(this.tombstones.get(origin) ?? 0, maxVersion));
-        this.originHashes.delete(origin);
+        this.originEntries.delete(origin);
+        this.sortedOrigins = undefined;
         removed++;
       }
     }
@@ -272,7 +278,8 @@ export class CcfField {
   /** Replace the state with persisted contributions (no onChange); invalid ones are skipped. */
   restore(contributions: Contribution[], localVersion: number): void {
     this.slots.clear();
-    this.originHashes.clear();
+    this.originEntries.clear();
+    this.sortedOrigins = undefined;
     this.cachedDigest = undefined;
     this.local = Number.isSafeInteger(localVersion) && localVersion > 0 ? localVersion : 0;
     const listeners = [...this.listeners];
@@ -327,16 +334,20 @@ export function originHash(sortedOfOneOrigin: Contribution[]): Buffer {
   return createHash('sha256').update(w.finish()).digest();
 }
 
-/** sha256 hex of the CBOR array [[origin, originHash bytes] …] in sorted origin order. */
-function combineOriginHashes(sortedOrigins: string[], hashes: Buffer[]): string {
-  const w = new CborWriter(16 + sortedOrigins.length * 80);
-  w.head(4, sortedOrigins.length);
-  for (let i = 0; i < sortedOrigins.length; i++) {
-    w.head(4, 2);
-    w.text(sortedOrigins[i]!);
-    w.bytes(hashes[i]!);
-  }
-  return createHash('sha256').update(w.finish()).digest('hex');
+/** One origin's digest entry: the CBOR array [origin, originHash bytes]. */
+function originEntry(origin: string, hash: Buffer): Buffer {
+  const w = new CborWriter(48 + origin.length * 3);
+  w.head(4, 2);
+  w.text(origin);
+  w.bytes(hash);
+  return Buffer.from(w.finish());
+}
+
+/** sha256 hex of the CBOR array of the entries (already in sorted origin order). */
+function combineEntries(entries: Buffer[]): string {
+  const head = new CborWriter(16);
+  head.head(4, entries.length);
+  return createHash('sha256').update(head.finish()).update(Buffer.concat(entries)).digest('hex');
 }
 
 /**
@@ -353,5 +364,5 @@ export function digestOfOrigins(contributions: Contribution[]): string {
     l.push(c);
   }
   const origins = [...byOrigin.keys()].sort();
-  return combineOriginHashes(origins, origins.map((o) => originHash(byOrigin.get(o)!.sort(compareSlot))));
+  return combineEntries(origins.map((o) => originEntry(o, originHash(byOrigin.get(o)!.sort(compareSlot)))));
 }
