@@ -1,10 +1,11 @@
 /**
  * CCF codec benchmarks (docs/ccf.md): delta size against JSON and raw float32, and the rates of
- * encode+sign and verify+decode+merge, each with a baseline measured in the same run.
+ * encode+sign and verify+decode+merge, and the field digest after one change (incremental against the
+ * old full rehash `digestOf`), each with a baseline measured in the same run.
  * Run: `npx tsx bench/run.ts ccf`
  */
 import nacl from 'tweetnacl';
-import { CcfField } from '../src/ccf/field.js';
+import { CcfField, digestOf } from '../src/ccf/field.js';
 import { decodeDeltaBody, encodeDeltaBody } from '../src/ccf/codec/delta-body.js';
 import { decodeEnvelope, encodeEnvelope, signedBytes } from '../src/ccf/codec/envelope.js';
 import { ReplayGuard } from '../src/ccf/codec/replay.js';
@@ -141,5 +142,41 @@ export async function run(): Promise<BenchRow[]> {
   const full = await ingestRate(KEYS, 300);
   rows.push({ metric: `verify+decode+merge, full delta (${KEYS} keys x 64)`, value: full.ours, unit: 'deltas/s', baseline: full.naclVerify, baselineName: 'tweetnacl verify only', ratio: full.ours / full.naclVerify });
   rows.push({ metric: `contributions merged/s via full deltas`, value: full.ours * KEYS, unit: 'contrib/s' });
+  rows.push(await digestAfterOneChange());
   return rows;
+}
+
+/**
+ * `CcfField.digest()` right after one change in a field of 1,000 origins x 2 keys (8 dims): the
+ * incremental digest (only the changed origin re-hashed) against the old full rehash `digestOf` over
+ * all contributions, interleaved in the same run. Target: at least 10x faster.
+ */
+async function digestAfterOneChange(): Promise<BenchRow> {
+  const ORIGINS = 1000;
+  const f = field('self');
+  const seed: Contribution[] = [];
+  for (let o = 0; o < ORIGINS; o++) {
+    for (let k = 0; k < 2; k++) {
+      seed.push({ origin: `board-${String(o).padStart(5, '0')}`, key: `k${k}`, sum: Float32Array.from({ length: 8 }, (_, i) => o + k + i / 8), count: 3, version: 1 + k, hlc: { wall: 1_000 + o, logical: 0 } });
+    }
+  }
+  f.merge(seed);
+  f.digest();
+  let v = 2;
+  /** One newer contribution of a rotating origin merged, then the digest taken. */
+  const change = () => {
+    const o = v % ORIGINS;
+    f.merge([{ ...seed[2 * o]!, version: ++v, hlc: { wall: 10_000 + v, logical: 0 } }]);
+  };
+  const incremental = () => {
+    change();
+    return f.digest();
+  };
+  const full = () => {
+    change();
+    return digestOf(f.contributions());
+  };
+  const [inc, old] = await interleaved([incremental, full], 3000);
+  const ratio = inc! / old!;
+  return { metric: `field digest after one change, ${ORIGINS} origins x 2 keys`, value: inc!, unit: 'digests/s', baseline: old!, baselineName: 'old full rehash (digestOf over all contributions)', ratio, target: 'ratio >= 10', ok: ratio >= 10 };
 }

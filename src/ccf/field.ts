@@ -48,6 +48,10 @@ export class CcfField {
   private readonly tombstones = new Map<string, number>();
   private local = 0;
   private cachedDigest: string | undefined;
+  /** origin -> its digest entry, CBOR [origin, {@link originHash}] ({@link originEntry}); dropped on change. */
+  private readonly originEntries = new Map<string, Buffer>();
+  /** The origins held, sorted; dropped when an origin is added or removed. */
+  private sortedOrigins: string[] | undefined;
   private exclude: ((origin: string) => boolean) | undefined;
   readonly nodeId: string;
   readonly hlc: HybridLogicalClock;
@@ -123,9 +127,13 @@ export class CcfField {
 
   private put(c: Contribution): void {
     let m = this.slots.get(c.origin);
-    if (!m) this.slots.set(c.origin, (m = new Map()));
+    if (!m) {
+      this.slots.set(c.origin, (m = new Map()));
+      this.sortedOrigins = undefined;
+    }
     m.set(c.key, c);
     this.cachedDigest = undefined;
+    this.originEntries.delete(c.origin);
   }
 
   private emit(changed: Contribution[]): void {
@@ -182,10 +190,24 @@ export class CcfField {
     return out.sort(compareSlot);
   }
 
-  /** Hex sha256 over the canonical encoding of the sorted contributions (cached until a change). */
+  /**
+   * The state digest (definition: {@link digestOfOrigins}): a hash over the sorted (origin, origin hash)
+   * list, where only origins changed since the last call are re-hashed, so after one change it costs
+   * O(that origin's keys + origins), not O(all contributions encoded). Cached until a change.
+   */
   digest(): string {
     if (this.cachedDigest !== undefined) return this.cachedDigest;
-    this.cachedDigest = digestOf(this.contributions());
+    const origins = (this.sortedOrigins ??= [...this.slots.keys()].sort());
+    const entries: Buffer[] = [];
+    for (const origin of origins) {
+      let e = this.originEntries.get(origin);
+      if (e === undefined) {
+        e = originEntry(origin, originHash([...this.slots.get(origin)!.values()].sort(compareSlot)));
+        this.originEntries.set(origin, e);
+      }
+      entries.push(e);
+    }
+    this.cachedDigest = combineEntries(entries);
     return this.cachedDigest;
   }
 
@@ -239,6 +261,8 @@ export class CcfField {
       if (newest < horizon) {
         this.slots.delete(origin);
         this.tombstones.set(origin, Math.max(this.tombstones.get(origin) ?? 0, maxVersion));
+        this.originEntries.delete(origin);
+        this.sortedOrigins = undefined;
         removed++;
       }
     }
@@ -254,6 +278,8 @@ export class CcfField {
   /** Replace the state with persisted contributions (no onChange); invalid ones are skipped. */
   restore(contributions: Contribution[], localVersion: number): void {
     this.slots.clear();
+    this.originEntries.clear();
+    this.sortedOrigins = undefined;
     this.cachedDigest = undefined;
     this.local = Number.isSafeInteger(localVersion) && localVersion > 0 ? localVersion : 0;
     const listeners = [...this.listeners];
@@ -272,23 +298,71 @@ export class CcfField {
   }
 }
 
+/** One contribution as the digest encodes it: [origin, key, version, hlc.wall, hlc.logical, count as float32, sum bytes]. */
+function writeItem(w: CborWriter, c: Contribution): void {
+  w.head(4, 7);
+  w.text(c.origin);
+  w.text(c.key);
+  w.int(c.version);
+  w.int(c.hlc.wall);
+  w.int(c.hlc.logical);
+  w.value(new Float32Value(c.count));
+  w.bytes(f32Bytes(c.sum));
+}
+
 /**
- * Canonical digest encoding: for each contribution in (origin, key) order the CBOR array
- * [origin, key, version, hlc.wall, hlc.logical, count as float32, sum as little-endian float32 bytes],
- * all inside one CBOR array; sha256 of that, hex.
+ * The old (pre-session-4) full digest, kept as the measured baseline of `bench/ccf.bench.ts` and no
+ * longer what `CcfField.digest()` returns: for each contribution in (origin, key) order the CBOR array
+ * of {@link writeItem}, all inside one CBOR array; sha256 of that, hex. O(all contributions) per call.
  */
 export function digestOf(sorted: Contribution[]): string {
   const w = new CborWriter(64 + sorted.length * 64);
   w.head(4, sorted.length);
-  for (const c of sorted) {
-    w.head(4, 7);
-    w.text(c.origin);
-    w.text(c.key);
-    w.int(c.version);
-    w.int(c.hlc.wall);
-    w.int(c.hlc.logical);
-    w.value(new Float32Value(c.count));
-    w.bytes(f32Bytes(c.sum));
-  }
+  for (const c of sorted) writeItem(w, c);
   return createHash('sha256').update(w.finish()).digest('hex');
+}
+
+/**
+ * The origin hash: sha256 (raw 32 bytes) of the CBOR array of one origin's contributions in key order,
+ * each encoded as in {@link digestOf} (so the origin name, every key, version, hlc, count and sum bytes
+ * are covered).
+ */
+export function originHash(sortedOfOneOrigin: Contribution[]): Buffer {
+  const w = new CborWriter(16 + sortedOfOneOrigin.length * 64);
+  w.head(4, sortedOfOneOrigin.length);
+  for (const c of sortedOfOneOrigin) writeItem(w, c);
+  return createHash('sha256').update(w.finish()).digest();
+}
+
+/** One origin's digest entry: the CBOR array [origin, originHash bytes]. */
+function originEntry(origin: string, hash: Buffer): Buffer {
+  const w = new CborWriter(48 + origin.length * 3);
+  w.head(4, 2);
+  w.text(origin);
+  w.bytes(hash);
+  return Buffer.from(w.finish());
+}
+
+/** sha256 hex of the CBOR array of the entries (already in sorted origin order). */
+function combineEntries(entries: Buffer[]): string {
+  const head = new CborWriter(16);
+  head.head(4, entries.length);
+  return createHash('sha256').update(head.finish()).update(Buffer.concat(entries)).digest('hex');
+}
+
+/**
+ * The state digest as `CcfField.digest()` defines it (docs/ccf.md "Digest"), computed from scratch:
+ * group the contributions by origin, hash each origin ({@link originHash}), then sha256 hex of the CBOR
+ * array of [origin, originHash] pairs in origin order. Equal contents give equal digests whatever the
+ * merge order; `CcfField` caches the origin hashes so only changed origins are re-hashed.
+ */
+export function digestOfOrigins(contributions: Contribution[]): string {
+  const byOrigin = new Map<string, Contribution[]>();
+  for (const c of contributions) {
+    let l = byOrigin.get(c.origin);
+    if (!l) byOrigin.set(c.origin, (l = []));
+    l.push(c);
+  }
+  const origins = [...byOrigin.keys()].sort();
+  return combineEntries(origins.map((o) => originEntry(o, originHash(byOrigin.get(o)!.sort(compareSlot)))));
 }

@@ -1,7 +1,7 @@
 /** Public surface of the Collective Context Field: store, clock, codecs (DESIGN 3 and 7). */
 export * from './types.js';
 export { HybridLogicalClock, compareHlc, type HybridLogicalClockOptions } from './hlc.js';
-export { CcfField, digestOf, type CcfFieldOptions } from './field.js';
+export { CcfField, digestOf, digestOfOrigins, originHash, type CcfFieldOptions } from './field.js';
 export { canonicalVector, canonicalCount } from './quantize.js';
 export { MAX_DIM, MAX_NAME_LENGTH, MAX_BODY_BYTES, nameProblem } from './limits.js';
 export * from './codec/envelope.js';

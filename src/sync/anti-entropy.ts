@@ -83,7 +83,7 @@ export class AntiEntropy {
   /** peer → its latest fixed-size digest summary. */
   private readonly summaries = new Map<string, VectorSummary>();
   private readonly summarizer = new VectorSummarizer();
-  private localSummary: { key: string; summary: VectorSummary } | undefined;
+  private localSummary: { key: string; of: VersionVector; summary: VectorSummary } | undefined;
   /**
    * Until this monotonic time (just after a (re)connect) every bucket that differs counts as one we
    * may lack, not only those where the peer's sum is not below ours: after a partition both sides
@@ -219,6 +219,8 @@ export class AntiEntropy {
 
   /** Our own summary, recomputed only when the sync vector moved (it only grows: size + sum change). */
   summary(sync: VersionVector = this.opts.local().sync): VectorSummary {
+    // a frozen vector (SyncVector.snapshot(), shared until the vector changes) cannot have moved
+    if (this.localSummary?.of === sync && Object.isFrozen(sync)) return this.localSummary.summary;
     let total = 0;
     let n = 0;
     for (const v of Object.values(sync)) {
@@ -226,7 +228,8 @@ export class AntiEntropy {
       n++;
     }
     const key = `${n}:${total}`;
-    if (this.localSummary?.key !== key) this.localSummary = { key, summary: this.summarizer.summarize(sync) };
+    if (this.localSummary?.key !== key) this.localSummary = { key, of: sync, summary: this.summarizer.summarize(sync) };
+    else this.localSummary.of = sync;
     return this.localSummary.summary;
   }
 

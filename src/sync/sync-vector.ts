@@ -14,6 +14,8 @@ export type CoverageRanges = Record<string, readonly [base: number, upto: number
 export class SyncVector {
   private readonly vv = new Map<string, number>();
   private readonly pending = new Map<string, Array<readonly [number, number]>>();
+  /** The last `snapshot()`, reused until `vv` changes (every digest received asks for one). */
+  private cached: VersionVector | undefined;
 
   constructor(initial: VersionVector = {}) {
     for (const [o, v] of Object.entries(initial)) if (Number.isSafeInteger(v) && v > 0) this.vv.set(o, v);
@@ -25,7 +27,7 @@ export class SyncVector {
 
   /** Set an origin's coverage directly (our own origin: we hold all of our own contributions). */
   raise(origin: string, version: number): void {
-    if (version > this.get(origin)) this.vv.set(origin, version);
+    if (version > this.get(origin)) this.set(origin, version);
     this.chain(origin);
   }
 
@@ -35,7 +37,7 @@ export class SyncVector {
     for (const [origin, [base, upto]] of Object.entries(ranges)) {
       if (!(upto > base) || upto <= this.get(origin)) continue;
       if (base <= this.get(origin)) {
-        this.vv.set(origin, upto);
+        this.set(origin, upto);
         this.chain(origin);
         advanced.push(origin);
       } else {
@@ -58,7 +60,7 @@ export class SyncVector {
         const cur = this.get(origin);
         if (u <= cur) list.splice(i, 1);
         else if (b <= cur) {
-          this.vv.set(origin, u);
+          this.set(origin, u);
           list.splice(i, 1);
           progressed = true;
         }
@@ -69,14 +71,26 @@ export class SyncVector {
 
   /** Drop an origin (compacted away by retention). */
   forget(origin: string): void {
-    this.vv.delete(origin);
+    if (this.vv.delete(origin)) this.cached = undefined;
     this.pending.delete(origin);
   }
 
+  private set(origin: string, version: number): void {
+    this.vv.set(origin, version);
+    this.cached = undefined;
+  }
+
+  /**
+   * The vector as a plain object, keys sorted. Frozen and shared: the same object is returned until
+   * the vector changes (so callers may memoize on its identity), and a caller that tried to modify it
+   * would throw instead of corrupting the next caller's view.
+   */
   snapshot(): VersionVector {
+    if (this.cached) return this.cached;
     const out: VersionVector = {};
     for (const k of [...this.vv.keys()].sort()) out[k] = this.vv.get(k)!;
-    return out;
+    this.cached = Object.freeze(out);
+    return this.cached;
   }
 }
 

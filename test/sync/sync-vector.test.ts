@@ -97,3 +97,23 @@ t.test('open key resolver accepts only self-certifying ids', async (t) => {
   t.equal(r.learn(nodeIdFromPublicKey(third.publicKey), third.publicKey), false, 'bounded');
   t.equal(r.size, 2);
 });
+
+t.test('snapshot is shared and frozen until the vector changes, then reflects every change', async (t) => {
+  const s = new SyncVector({ a: 2 });
+  const first = s.snapshot();
+  t.equal(s.snapshot(), first, 'same object while nothing changed (AntiEntropy memoizes its summary on it)');
+  t.ok(Object.isFrozen(first), 'frozen: a caller cannot modify the shared copy');
+  t.throws(() => {
+    (first as Record<string, number>).a = 9;
+  }, TypeError);
+  // each mutation path must drop the cached copy (a stale cache fails these)
+  s.cover({ a: [2, 4] });
+  t.same(s.snapshot(), { a: 4 }, 'cover advanced');
+  s.cover({ b: [3, 5] }); // gap: pending only, the vector does not move
+  t.same(s.snapshot(), { a: 4 });
+  s.raise('b', 3); // closes the gap: chain() advances b to 5
+  t.same(s.snapshot(), { a: 4, b: 5 }, 'raise + chain');
+  s.forget('a');
+  t.same(s.snapshot(), { b: 5 }, 'forget');
+  t.same(first, { a: 2 }, 'an old snapshot keeps its values');
+});
