@@ -30,11 +30,11 @@ export async function run(): Promise<BenchRow[]> {
     process.stderr.write(`bench demo: run ${i + 1}/${RUNS}: shipped ${ours[i]!.converged ? `${ours[i]!.convergedAfterMs} ms` : `no (${ours[i]!.complete}/40)`}, one loop ${base[i]!.converged ? `${base[i]!.convergedAfterMs} ms` : `no (${base[i]!.complete}/40)`}\n`);
   }
   const converged = (rs: DemoResult[]) => rs.filter((r) => r.converged).length;
-  const slowest = (rs: DemoResult[]) => Math.max(...rs.map((r) => r.convergedAfterMs ?? 20_000));
+  const slowest = (rs: DemoResult[]) => Math.max(...rs.map((r) => (r.converged ? r.convergedAfterMs! : r.seconds * 1000)));
   const bytes = (rs: DemoResult[]) => Math.round(rs.reduce((a, r) => a + r.bytesSent, 0) / rs.length / 40);
   return [
     { metric: `demo --nodes 40: runs converged within 20 s (of ${RUNS})`, value: converged(ours), baseline: converged(base), baselineName: 'all daemons and the broker on one event loop', unit: 'runs', target: `= ${RUNS}`, ok: converged(ours) === RUNS },
-    { metric: 'demo --nodes 40: slowest convergence (20,000 = not converged)', value: slowest(ours), baseline: slowest(base), baselineName: 'one event loop', ratio: slowest(ours) / slowest(base), unit: 'ms', target: '<= 20000', ok: slowest(ours) < 20_000 },
+    { metric: 'demo --nodes 40: slowest run (time to converge, or to the 20 s stop)', value: slowest(ours), baseline: slowest(base), baselineName: 'one event loop', ratio: slowest(ours) / slowest(base), unit: 'ms', target: '<= 20000', ok: slowest(ours) < 20_000 },
     { metric: 'demo --nodes 40: bytes sent per node (mean)', value: bytes(ours), baseline: bytes(base), baselineName: 'one event loop', ratio: bytes(ours) / bytes(base), unit: 'B' },
   ];
 }
