@@ -161,7 +161,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     let convergedAt: number | null = null;
     let lastTick = 0;
     let expected: [string, number][] = [];
-    let snap = await snapshotAll(groups, expected);
+    let snap: DemoGroupSnapshot;
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
       const t = elapsed();
