@@ -12,6 +12,7 @@ interface FleetOpts {
   siteSize?: number;
   aggregate: boolean;
   aggregateEvery: number;
+  zoneFanout?: number;
   contributions: number;
   loss: number;
   partition: number;
@@ -39,6 +40,8 @@ function parseSites(value: string): number | 'sqrt' {
 
 /** Sites for a fleet of `n`: a number, `sqrt` (round √n), or ceil(n / --site-size). */
 function sitesFor(n: number, opts: FleetOpts): number {
+  if (opts.zoneFanout !== undefined && !opts.aggregate) throw new UsageError('--zone-fanout needs --aggregate (zones of zones are a tree of site aggregates)');
+  if (opts.zoneFanout !== undefined && opts.siteSize === undefined && opts.sites === 1) return Math.max(2, Math.ceil(n / opts.zoneFanout));
   if (opts.siteSize !== undefined) return Math.max(opts.aggregate ? 2 : 1, Math.ceil(n / opts.siteSize));
   if (opts.sites === 'sqrt') return Math.max(2, Math.round(Math.sqrt(n)));
   if (opts.aggregate && opts.sites < 2) throw new UsageError('--aggregate needs --sites of at least 2 (or sqrt, or --site-size)');
@@ -77,6 +80,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
     .option('--sites <n>', 'site brokers bridged to one fleet broker (node i on site i mod S); sqrt: round(√N) per fleet size', parseSites, 1)
     .option('--site-size <m>', 'boards per site instead of --sites (sites = ceil(N / m))', parsePositiveInt('--site-size', 1, 10_000))
     .option('--aggregate', 'site aggregates: each gateway publishes one site origin on the fleet broker; boards receive their own site and the site origins only (docs/sync.md "Site aggregates")', false)
+    .option('--zone-fanout <k>', 'with --aggregate: zones of zones, k sites to a zone broker, k zones to the next, up to one fleet broker (sites = ceil(N / k) unless --sites or --site-size); a board holds about k origins per level (docs/sync.md "Zones of zones")', parsePositiveInt('--zone-fanout', 2, 1000))
     .option('--aggregate-every <s>', 'seconds between a gateway\'s aggregation runs', parsePositiveNumber('--aggregate-every', 1, 86_400), 60)
     .option('--contributions <n>', 'keys each board contributes', parsePositiveInt('--contributions', 1, 64), 6)
     .option('--loss <p>', 'probability that one delivery is lost', parsePositiveNumber('--loss', 0, 0.5), 0)
@@ -92,7 +96,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
     .action((opts: FleetOpts) => {
       const started = performance.now();
       const common: Omit<FleetSimOptions, 'nodes' | 'sites'> = {
-        aggregate: opts.aggregate, aggregateEverySec: opts.aggregateEvery, contributions: opts.contributions, loss: opts.loss, partition: opts.partition, partitionMin: opts.partitionMin, steadyMin: opts.steadyMin, updateEverySec: opts.updateEvery, seed: opts.seed,
+        aggregate: opts.aggregate, aggregateEverySec: opts.aggregateEvery, ...(opts.zoneFanout !== undefined ? { zoneFanout: opts.zoneFanout } : {}), contributions: opts.contributions, loss: opts.loss, partition: opts.partition, partitionMin: opts.partitionMin, steadyMin: opts.steadyMin, updateEverySec: opts.updateEvery, seed: opts.seed,
         onProgress: (line) => writeLine(ctx.stderr, `simulate fleet:${line}`),
       };
       // The single-node floor: one board alone sends its own deltas and digests, nothing else.
@@ -102,7 +106,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
       const baseline: FleetSimResult[] = [];
       for (const n of opts.nodes) {
         const sites = sitesFor(n, opts);
-        writeLine(ctx.stderr, `simulate fleet: ${n} nodes${sites > 1 ? `, ${sites} sites` : ''}${opts.aggregate ? ', site aggregates' : ''} (summary digests)`);
+        writeLine(ctx.stderr, `simulate fleet: ${n} nodes${sites > 1 ? `, ${sites} sites` : ''}${opts.aggregate ? ', site aggregates' : ''}${opts.zoneFanout ? `, zones of ${opts.zoneFanout}` : ''} (summary digests)`);
         runs.push(simulateFleet({ ...common, nodes: n, sites }));
         // each run's numbers as soon as it ends, so a long sweep stopped early keeps them
         writeLine(ctx.stderr, `simulate fleet: run ${JSON.stringify(round(runs[runs.length - 1]!))}`);
@@ -127,9 +131,9 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
         throw new H3lixError('STORE_IO', `cannot write plot ${opts.plot}: ${(err as Error).message}`, { cause: err });
       }
       const last = runs[runs.length - 1]!;
-      const rows: string[][] = [['protocol', 'nodes', 'sites', 'sent B/node/h', 'recv B/node/h', 'digest B', 'heal rounds', 'heal B/node', 'heap B/node', 'converged', 'value err', 'wall s']];
+      const rows: string[][] = [['protocol', 'nodes', 'sites', 'levels', 'sent B/node/h', 'recv B/node/h', 'digest B', 'heal rounds', 'heal B/node', 'heap B/node', 'converged', 'value err', 'wall s']];
       for (const r of [...runs, ...baseline].sort((a, b) => a.nodes - b.nodes || a.protocol.localeCompare(b.protocol))) {
-        rows.push([r.aggregate ? `${r.protocol}+sites` : r.protocol, String(r.nodes), String(r.sites), r.bytesPerNodePerHour.toFixed(0), r.receivedBytesPerNodePerHour.toFixed(0), r.digestBytes.toFixed(0), String(r.healRounds ?? '-'), r.healBytesPerNode.toFixed(0), r.memoryPerNodeBytes.toFixed(0), String(r.converged), r.valueError.toFixed(3), r.wallSec.toFixed(1)]);
+        rows.push([r.aggregate ? `${r.protocol}+sites` : r.protocol, String(r.nodes), String(r.sites), String(r.levels), r.bytesPerNodePerHour.toFixed(0), r.receivedBytesPerNodePerHour.toFixed(0), r.digestBytes.toFixed(0), String(r.healRounds ?? '-'), r.healBytesPerNode.toFixed(0), r.memoryPerNodeBytes.toFixed(0), String(r.converged), r.valueError.toFixed(3), r.wallSec.toFixed(1)]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
       writeLine(ctx.stdout, `single-node floor: ${floor.bytesPerNodePerHour.toFixed(0)} B/h sent (own deltas and digests)`);
@@ -138,6 +142,8 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
         nodes: last.nodes,
         sites: last.sites,
         aggregate: opts.aggregate,
+        levels: last.levels,
+        zoneFanout: opts.zoneFanout ?? null,
         valueError: Number(Math.max(...runs.map((r) => r.valueError)).toFixed(4)),
         loss: opts.loss,
         converged: runs.every((r) => r.converged),

@@ -43,6 +43,13 @@ export interface SimBrokerOptions {
    * `siteOf` routing when given.
    */
   brokerOf?: (id: string) => number;
+  /**
+   * With `brokerOf`: the broker a broker is bridged under (zones of zones, docs/sync.md), undefined
+   * for the fleet broker. A publish on broker b reaches b's clients and every broker below b, one
+   * bridge hop (`bridgeLatencyMs`) per level. Default: every broker but the fleet broker is under
+   * the fleet broker.
+   */
+  parentOf?: (broker: number) => number | undefined;
 }
 
 /** `brokerOf` value of a client of the fleet broker. */
@@ -83,6 +90,8 @@ export class SimBroker {
   /** Site-aggregate routing: broker -> filter -> client ids, and broker -> retained topic -> payload. */
   private readonly byBroker = new Map<number, Map<string, Set<string>>>();
   private readonly retainedOn = new Map<number, Map<string, Uint8Array>>();
+  /** Routed: broker -> [broker at or below it, bridge hops down to it]. */
+  private readonly below = new Map<number, Array<readonly [number, number]>>();
   readonly traffic = new Map<string, SimTraffic>();
   /** Deliveries dropped by `loss`. */
   lost = 0;
@@ -109,6 +118,7 @@ export class SimBroker {
       set.add(client.id);
     }
     if (this.o.brokerOf) {
+      this.below.clear();
       const b = this.o.brokerOf(client.id);
       let m = this.byBroker.get(b);
       if (!m) this.byBroker.set(b, (m = new Map()));
@@ -130,9 +140,9 @@ export class SimBroker {
     if (!c || this.online.has(id)) return;
     this.online.add(id);
     if (this.o.brokerOf) {
-      const home = this.o.brokerOf(id);
-      for (const b of home === FLEET_BROKER ? [FLEET_BROKER] : [home, FLEET_BROKER]) {
-        for (const [topic, payload] of this.retainedOn.get(b) ?? []) if (c.filters.some((f) => topicMatches(f, topic))) this.schedule([id], topic, payload, b === home ? 0 : (this.o.bridgeLatencyMs ?? 30));
+      let hops = 0;
+      for (let b: number | undefined = this.o.brokerOf(id); b !== undefined; b = this.parentOf(b), hops++) {
+        for (const [topic, payload] of this.retainedOn.get(b) ?? []) if (c.filters.some((f) => topicMatches(f, topic))) this.schedule([id], topic, payload, hops * (this.o.bridgeLatencyMs ?? 30));
       }
       return;
     }
@@ -151,6 +161,27 @@ export class SimBroker {
     return out;
   }
 
+  private parentOf(b: number): number | undefined {
+    return this.o.parentOf ? this.o.parentOf(b) : b === FLEET_BROKER ? undefined : FLEET_BROKER;
+  }
+
+  /** Brokers at or below `home` with the bridge hops down to each (cached until a client is added). */
+  private brokersBelow(home: number): Array<readonly [number, number]> {
+    let l = this.below.get(home);
+    if (l) return l;
+    l = [];
+    for (const b of this.byBroker.keys()) {
+      let hops = 0;
+      for (let x: number | undefined = b; x !== undefined; x = this.parentOf(x), hops++) {
+        if (x !== home) continue;
+        l.push([b, hops]);
+        break;
+      }
+    }
+    this.below.set(home, l);
+    return l;
+  }
+
   private publishRouted(from: string, topic: string, payload: Uint8Array, retain: boolean): void {
     const home = this.o.brokerOf!(from);
     if (retain) {
@@ -158,18 +189,20 @@ export class SimBroker {
       if (!m) this.retainedOn.set(home, (m = new Map()));
       m.set(topic, payload);
     }
-    this.schedule(this.subscribersOn(home, topic), topic, payload);
-    if (home !== FLEET_BROKER) return; // site brokers bridge nothing out
-    const remote: string[] = [];
-    for (const b of this.byBroker.keys()) {
-      if (b === FLEET_BROKER) continue;
+    // nothing is bridged up (no `out` topics but the zone origin, which publishes on its parent)
+    const byHops = new Map<number, string[]>();
+    for (const [b, hops] of this.brokersBelow(home)) {
       const to = this.subscribersOn(b, topic);
       if (!to.length) continue;
-      this.bridge.messages++;
-      this.bridge.bytes += publishPacketBytes(topic, payload.length);
-      for (const id of to) remote.push(id);
+      if (hops > 0) {
+        this.bridge.messages++;
+        this.bridge.bytes += publishPacketBytes(topic, payload.length);
+      }
+      let l = byHops.get(hops);
+      if (!l) byHops.set(hops, (l = []));
+      for (const id of to) l.push(id);
     }
-    this.schedule(remote, topic, payload, this.o.bridgeLatencyMs ?? 30);
+    for (const [hops, to] of byHops) this.schedule(to, topic, payload, hops * (this.o.bridgeLatencyMs ?? 30));
   }
 
   disconnect(id: string): void {

@@ -1,7 +1,6 @@
 import { validateConfig } from '../../config/load.js';
 import { mulberry32 } from '../../util/prng.js';
 import { H3lixError } from '../../errors.js';
-import { isSiteOrigin } from '../site-aggregate.js';
 import { FLEET_BROKER, SimBroker, publishPacketBytes } from './sim-broker.js';
 import { SimClock } from './sim-clock.js';
 import { SimNode } from './sim-node.js';
@@ -48,9 +47,18 @@ export interface FleetSimOptions {
    * broker; boards receive their own site's boards and every site origin, nothing else. Needs sites > 1.
    */
   aggregate?: boolean;
+  /**
+   * Zones of zones (docs/sync.md): with `aggregate`, sites are grouped this many to a broker one
+   * level up, and so on until one fleet broker; each zone has an aggregate origin. Default: no
+   * grouping (sites directly under the fleet broker).
+   */
+  zoneFanout?: number;
   /** Seconds between a gateway's aggregation runs. Default 60. */
   aggregateEverySec?: number;
-  /** Site s's boards draw around s's centre, evenly spaced in [-spread, spread] per coordinate. Default 0. */
+  /**
+   * Site s's boards draw around s's centre, evenly spaced in [-spread, spread] per coordinate (with
+   * zones of zones: the centre of the board's zone under the fleet broker). Default 0.
+   */
   siteSpread?: number;
   /** Board `board` contributes `vector` × `count` / `count` for every key (a poisoner). */
   poison?: { board: number; vector: number[]; count: number };
@@ -98,6 +106,12 @@ export interface FleetSimResult {
   aggregate: boolean;
   /** Boards per site (mean). */
   siteSize: number;
+  /** Levels of zone origins with aggregates (1: sites under the fleet broker; 0 without aggregates). */
+  levels: number;
+  /** Zone origins (sites and zones above them) with aggregates. */
+  zoneOrigins: number;
+  /** Origins in each board's field at the end (mean, max) and how many lay outside its scope (0 = routing right). */
+  originsPerBoard: { mean: number; max: number; outOfScope: number };
   /** Largest |board value − fully replicated field's value| over boards, keys and coordinates, at the end. */
   valueError: number;
   /** Largest spread of one coordinate of one key's value across boards, at the end. */
@@ -141,16 +155,14 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
     ...(o.dropTopic ? { dropTopic: o.dropTopic } : {}),
     ...(o.latencyMs ? { latencyMs: o.latencyMs } : {}),
     ...(sites > 1 ? { siteOf: (id: string) => siteIndex.get(id) ?? 0, bridgeLatencyMs: o.bridgeLatencyMs ?? 30 } : {}),
-    ...(aggregate ? { brokerOf: (id: string) => siteIndex.get(id) ?? FLEET_BROKER } : {}),
+    ...(aggregate ? { brokerOf: (id: string) => siteIndex.get(id) ?? FLEET_BROKER, parentOf: (b: number) => topo!.parentOf(b) } : {}),
   });
   const progress = o.onProgress ?? (() => undefined);
   const heapBefore = process.memoryUsage().heapUsed;
   const nodes: SimNode[] = [];
   const nodeArgs = () => ({ seed, fleet: 'sim', clock, broker, ccf: config.ccf, sync: config.sync, random, legacy: o.legacy === true });
-  const topo = aggregate
-    ? new SimSites(N, sites, clock, (o.aggregateEverySec ?? 60) * 1000, random, o.unsafeSiteMean === true, nodeArgs, (id, b) => {
-        if (b !== FLEET_BROKER) siteIndex.set(id, b);
-      })
+  const topo: SimSites | undefined = aggregate
+    ? new SimSites(N, sites, clock, (o.aggregateEverySec ?? 60) * 1000, random, o.unsafeSiteMean === true, nodeArgs, (id, b) => siteIndex.set(id, b), o.zoneFanout)
     : undefined;
   if (topo) nodes.push(...topo.boards);
   else
@@ -166,7 +178,9 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
   const dataRandom = aggregate ? mulberry32((seed ^ 0x5eed) >>> 0) : random;
   const spread = o.siteSpread ?? 0;
   const vec = (i: number) => {
-    const c = sites > 1 ? spread * ((2 * (i % sites)) / (sites - 1) - 1) : 0;
+    // the centre of the board's zone under the fleet broker (its site without zones of zones)
+    const [z, of] = topo ? [topo.topZoneOfBoard(i), topo.counts[topo.levels - 1]!] : [i % sites, sites];
+    const c = of > 1 ? spread * ((2 * z) / (of - 1) - 1) : 0;
     return Float32Array.from({ length: dims }, () => c + dataRandom() * 2 - 1);
   };
   const contribute = (i: number, key: string) => {
@@ -198,7 +212,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
   const maxConverge = o.maxConvergeSec ?? 300;
   const initial = target();
   // with aggregates: every site origin published and its latest value everywhere
-  const initialConvergeSec = runUntil(() => covered(initial) && (!topo || (topo.siteNodes.every((x) => x.field.localVersion() > 0) && covered(target()))), maxConverge);
+  const initialConvergeSec = runUntil(() => covered(initial) && (!topo || (topo.zones.every((z) => z.node.field.localVersion() > 0) && covered(target()))), maxConverge);
   progress(`  ${N} nodes: initial contributions everywhere after ${initialConvergeSec ?? `>${maxConverge}`} s`);
 
   // Phase 2: steady state with periodic updates.
@@ -221,7 +235,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
       received += s.receivedBytes;
     }
     let siteSent = 0;
-    for (const x of topo?.siteNodes ?? []) siteSent += broker.traffic.get(x.id)!.sentBytes;
+    for (const z of topo?.zones ?? []) if (z.level === 0) siteSent += broker.traffic.get(z.node.id)!.sentBytes;
     return { sent, received, bridge: broker.bridge.bytes, siteSent };
   };
   let measuring = false;
@@ -263,8 +277,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
     if (!cut.length) cut.push(nodes[N - 1]!);
     // a gateway cut off takes its site origin's fleet link with it
     for (const b of [...cut]) {
-      const x = topo?.siteNodeOfGateway(b);
-      if (x) cut.push(x);
+      for (const x of topo?.zoneNodesOfGateway(b) ?? []) cut.push(x);
     }
     for (const n of cut) n.disconnect();
     const partMs = (o.partitionMin ?? 5) * 60_000;
@@ -286,11 +299,14 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
 
   // Phase 4: quiet; the fleet must end on one digest.
   // with aggregates: once each site agrees, every gateway aggregates its final board values
-  if (topo && runUntil(() => topo.agreed(), maxConverge) !== null) for (const a of topo.aggregators) a.aggregate();
+  // (level by level up the zone tree: a zone aggregates once its children's final values arrived)
+  if (topo) for (let level = 0; level < topo.levels && runUntil(() => topo.agreed() && covered(target()), maxConverge) !== null; level++) topo.aggregateLevel(level);
   const finalSec = runUntil(() => (topo ? topo.agreed() && covered(target()) : new Set(nodes.map((n) => n.field.digest())).size === 1), maxConverge);
   const converged = finalSec !== null;
   const heapAfter = process.memoryUsage().heapUsed;
-  const check = valueCheck(nodes, Array.from({ length: keysPer }, (_, k) => `k${k}`), config.ccf, clock, topo ? isSiteOrigin : undefined);
+  const check = valueCheck(nodes, Array.from({ length: keysPer }, (_, k) => `k${k}`), config.ccf, clock, topo ? (origin) => topo.isTop(origin) : undefined);
+  const st = topo?.originStats();
+  const origins = st ? { mean: st.meanPerBoard, max: st.maxPerBoard, outOfScope: st.outOfScope } : { mean: nodes.reduce((a, n) => a + n.field.origins().length, 0) / N, max: Math.max(...nodes.map((n) => n.field.origins().length)), outOfScope: 0 };
   for (const n of everyone) void n.sync.stop();
   const sent = after.sent - before.sent;
   const received = after.received - before.received;
@@ -315,6 +331,9 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
     wallSec: (Date.now() - t0) / 1000,
     aggregate,
     siteSize: N / sites,
+    levels: topo?.levels ?? 0,
+    zoneOrigins: topo?.zones.length ?? 0,
+    originsPerBoard: origins,
     valueError: check.maxError,
     valueSpread: check.maxSpread,
     values: { reference: check.reference, board0: check.atFirst },

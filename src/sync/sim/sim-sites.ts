@@ -8,19 +8,54 @@ import { SimNode, simKeyPair } from './sim-node.js';
 
 type NodeArgs = Omit<ConstructorParameters<typeof SimNode>[0], 'index' | 'id' | 'siteKeys'>;
 
+/** Broker number of zone `j` at tree level `level` (0 = the site brokers the boards use). */
+function brokerNumber(level: number, j: number): number {
+  return level === 0 ? j : level * 1_000_000 + j;
+}
+
+/** The zone origin standing for zone `j` of level `level`: `site-s<j>` for a site, `site-z<level>-<j>` above. */
+function zoneOrigin(level: number, j: number): string {
+  return siteOrigin(level === 0 ? `s${j}` : `z${level}-${j}`);
+}
+
+/** Tree level of a zone origin (0 for `site-s…`), or -1 for a board. */
+export function zoneLevel(origin: string): number {
+  if (!isSiteOrigin(origin)) return -1;
+  const m = /^site-z(\d+)-/.exec(origin);
+  return m ? Number(m[1]) : 0;
+}
+
+/** One zone of the tree: its level, index, origin node, aggregator and broker. */
+interface Zone {
+  level: number;
+  j: number;
+  node: SimNode;
+  aggregator: SiteAggregator;
+  /** The broker its origin publishes on: its parent zone's broker. */
+  home: number;
+}
+
 /**
- * The site-aggregate topology of a simulated fleet: board i on site i mod S, board s is site s's
- * gateway, and each site has a site origin `site-s<s>` on the fleet broker, signed with its gateway's
- * key and fed by a {@link SiteAggregator} over the gateway's board field every `everyMs`.
+ * The zone tree of a simulated fleet with aggregates (docs/sync.md "Zones of zones"): board i on site
+ * i mod S, sites grouped `fanout` to a level-1 broker (site j under level-1 broker j mod c₁), those
+ * `fanout` to a level-2 broker, and so on until one fleet broker. Zone j of level ℓ has an origin
+ * (`site-s<j>` for ℓ = 0, `site-z<ℓ>-<j>` above) signed with board j's key and fed by a
+ * {@link SiteAggregator} on board j: its members are zone j's children (the site's boards for ℓ = 0,
+ * the level-(ℓ−1) zone origins on its broker above). The origin publishes on the parent's broker, so
+ * it reaches every board under the parent. A board ends up holding its site's boards and, on each
+ * level, its zone's siblings: about fanout × levels origins. With `fanout` ≥ S the tree is the
+ * two-level one (sites under the fleet broker).
  */
 export class SimSites {
   readonly boards: SimNode[] = [];
-  readonly siteNodes: SimNode[] = [];
-  readonly aggregators: SiteAggregator[] = [];
-  /** Board ids of each site, and the origins each participant must end up holding. */
-  private readonly siteBoardIds: string[][] = [];
+  readonly zones: Zone[] = [];
+  /** Site counts per level, c₀ = S down to the last level under the fleet broker. */
+  readonly counts: number[];
+  private readonly byGateway = new Map<SimNode, SimNode[]>();
+  private readonly homeOf = new Map<SimNode, number>();
   private readonly scopes = new Map<SimNode, string[]>();
-  readonly brokerOfIndex: (i: number) => number;
+  /** The broker a client connects to (a site number, `level·10⁶ + j` above, FLEET_BROKER the root). */
+  readonly brokerOf: (id: string) => number;
 
   constructor(
     readonly n: number,
@@ -30,35 +65,97 @@ export class SimSites {
     private readonly random: () => number,
     unsafeNoRobust: boolean,
     makeArgs: () => NodeArgs,
+    /** Called with each client's id and broker before the client is added to the broker. */
     register: (id: string, broker: number) => void,
+    fanout = Infinity,
   ) {
-    this.brokerOfIndex = (i) => i % sites;
+    this.counts = [sites];
+    while (this.counts[this.counts.length - 1]! > fanout) this.counts.push(Math.ceil(this.counts[this.counts.length - 1]! / fanout));
+    const top = this.counts.length - 1;
+    const parentOfZone = (level: number, j: number) => (level === top ? FLEET_BROKER : brokerNumber(level + 1, j % this.counts[level + 1]!));
     const args = makeArgs();
     const siteKeys = new Map<string, Uint8Array>();
-    for (let s = 0; s < sites; s++) siteKeys.set(siteOrigin(`s${s}`), simKeyPair(args.seed, s).publicKey);
-    for (let s = 0; s < sites; s++) this.siteBoardIds.push([]);
-    for (let i = 0; i < n; i++) {
-      const id = nodeIdFromPublicKey(simKeyPair(args.seed, i).publicKey);
-      register(id, i % sites);
-      const b = new SimNode({ ...args, index: i, siteKeys });
-      this.boards.push(b);
-      this.siteBoardIds[i % sites]!.push(b.id);
+    this.counts.forEach((c, level) => {
+      for (let j = 0; j < c; j++) siteKeys.set(zoneOrigin(level, j), simKeyPair(args.seed, j).publicKey);
+    });
+    const home = new Map<string, number>();
+    const onBroker = new Map<number, string[]>();
+    const add = (id: string, b: number, make: () => SimNode): SimNode => {
+      home.set(id, b);
+      register(id, b);
+      const node = make();
+      this.homeOf.set(node, b);
+      let l = onBroker.get(b);
+      if (!l) onBroker.set(b, (l = []));
+      l.push(id);
+      return node;
+    };
+    this.brokerOf = (id) => home.get(id) ?? FLEET_BROKER;
+    for (let i = 0; i < n; i++) this.boards.push(add(nodeIdFromPublicKey(simKeyPair(args.seed, i).publicKey), i % sites, () => new SimNode({ ...args, index: i, siteKeys })));
+    this.counts.forEach((c, level) => {
+      for (let j = 0; j < c; j++) {
+        const h = parentOfZone(level, j);
+        const id = zoneOrigin(level, j);
+        const node = add(id, h, () => new SimNode({ ...args, index: j, id, siteKeys }));
+        const members = level === 0 ? (o: string) => !isSiteOrigin(o) : (o: string) => zoneLevel(o) === level - 1;
+        this.zones.push({ level, j, node, home: h, aggregator: new SiteAggregator({ source: this.boards[j]!.field, target: node.field, clock, members, unsafeNoRobust }) });
+        const gw = this.boards[j]!;
+        this.byGateway.set(gw, [...(this.byGateway.get(gw) ?? []), node]);
+      }
+    });
+    // a client's scope: what is published on its broker and on every broker above it
+    const ancestors = (b: number): number[] => {
+      const out: number[] = [];
+      for (let x: number | undefined = b; x !== undefined; x = this.parentOf(x)) out.push(x);
+      return out;
+    };
+    const scopeOf = new Map<number, string[]>();
+    for (const node of this.all()) {
+      const b = this.homeOf.get(node)!;
+      let s = scopeOf.get(b);
+      if (!s) scopeOf.set(b, (s = ancestors(b).flatMap((x) => onBroker.get(x) ?? [])));
+      this.scopes.set(node, s);
     }
-    for (let s = 0; s < sites; s++) {
-      const id = siteOrigin(`s${s}`);
-      register(id, FLEET_BROKER);
-      const node = new SimNode({ ...args, index: s, id, siteKeys });
-      this.siteNodes.push(node);
-      this.aggregators.push(new SiteAggregator({ source: this.boards[s]!.field, target: node.field, clock, members: (o) => !isSiteOrigin(o), unsafeNoRobust }));
-    }
-    const siteIds = this.siteNodes.map((x) => x.id);
-    this.boards.forEach((b, i) => this.scopes.set(b, [...this.siteBoardIds[i % sites]!, ...siteIds]));
-    for (const x of this.siteNodes) this.scopes.set(x, siteIds);
   }
 
-  /** Every participant (boards, then site origins). */
+  /** Levels of zone origins (1: sites under the fleet broker). */
+  get levels(): number {
+    return this.counts.length;
+  }
+
+  /** The broker above broker `b` (undefined for the fleet broker). */
+  parentOf(b: number): number | undefined {
+    if (b === FLEET_BROKER) return undefined;
+    const level = b < 1_000_000 ? 0 : Math.floor(b / 1_000_000);
+    const j = b % 1_000_000;
+    return level === this.counts.length - 1 ? FLEET_BROKER : brokerNumber(level + 1, j % this.counts[level + 1]!);
+  }
+
+  /** Index of the zone under the fleet broker that board `i` belongs to (its site with one level). */
+  topZoneOfBoard(i: number): number {
+    let j = i % this.sites;
+    for (let level = 1; level < this.counts.length; level++) j %= this.counts[level]!;
+    return j;
+  }
+
+  /** Origins each board holds beyond its scope (0 when the routing is right), and the most any holds. */
+  originStats(): { outOfScope: number; maxPerBoard: number; meanPerBoard: number } {
+    let outOfScope = 0;
+    let max = 0;
+    let total = 0;
+    for (const b of this.boards) {
+      const scope = new Set(this.scope(b));
+      const held = b.field.origins();
+      for (const o of held) if (!scope.has(o)) outOfScope++;
+      max = Math.max(max, held.length);
+      total += held.length;
+    }
+    return { outOfScope, maxPerBoard: max, meanPerBoard: total / this.boards.length };
+  }
+
+  /** Every participant (boards, then zone origins). */
   all(): SimNode[] {
-    return [...this.boards, ...this.siteNodes];
+    return [...this.boards, ...this.zones.map((z) => z.node)];
   }
 
   /** Origins `node` must hold. */
@@ -66,35 +163,47 @@ export class SimSites {
     return this.scopes.get(node)!;
   }
 
-  /** Start the site origins and their aggregation timers (random phase). */
+  /** Start the zone origins and their aggregation timers (random phase). */
   start(): void {
-    for (const x of this.siteNodes) {
-      void x.sync.start();
-      x.connect();
+    for (const z of this.zones) {
+      void z.node.sync.start();
+      z.node.connect();
     }
-    this.aggregators.forEach((a) => {
+    for (const z of this.zones) {
       const tick = () => {
-        a.aggregate();
+        z.aggregator.aggregate();
         this.clock.setTimeout(tick, this.everyMs);
       };
       this.clock.setTimeout(tick, this.random() * this.everyMs);
-    });
-  }
-
-  /** The site origin standing for board `b`'s site when `b` is a gateway, else undefined. */
-  siteNodeOfGateway(b: SimNode): SimNode | undefined {
-    const i = this.boards.indexOf(b);
-    return i >= 0 && i < this.sites ? this.siteNodes[i] : undefined;
-  }
-
-  /** One field digest per site among its boards, one among the site origins. */
-  agreed(): boolean {
-    for (let s = 0; s < this.sites; s++) {
-      const d = new Set<string>();
-      for (let i = s; i < this.n; i += this.sites) d.add(this.boards[i]!.field.digest());
-      if (d.size !== 1) return false;
     }
-    return new Set(this.siteNodes.map((x) => x.field.digest())).size === 1;
+  }
+
+  /** Aggregate every zone of `level` now. */
+  aggregateLevel(level: number): void {
+    for (const z of this.zones) if (z.level === level) z.aggregator.aggregate();
+  }
+
+  /** The zone origins board `b` is the gateway of (its fleet links go down with it). */
+  zoneNodesOfGateway(b: SimNode): SimNode[] {
+    return this.byGateway.get(b) ?? [];
+  }
+
+  /** True for an origin the fleet value is taken over: the zones directly under the fleet broker. */
+  isTop(origin: string): boolean {
+    return zoneLevel(origin) === this.counts.length - 1;
+  }
+
+  /** One field digest among the clients of each broker (they share one scope). */
+  agreed(): boolean {
+    const d = new Map<number, string>();
+    for (const node of this.all()) {
+      const b = this.homeOf.get(node)!;
+      const x = node.field.digest();
+      const seen = d.get(b);
+      if (seen === undefined) d.set(b, x);
+      else if (seen !== x) return false;
+    }
+    return true;
   }
 }
 
