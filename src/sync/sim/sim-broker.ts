@@ -50,6 +50,12 @@ export interface SimBrokerOptions {
    * the fleet broker.
    */
   parentOf?: (broker: number) => number | undefined;
+  /**
+   * With `brokerOf`, TEST-ONLY control: every bridge carries everything both ways (the whole-tree
+   * `topic h3lix/v1/<fleet>/# both` lines instead of the aggregate ones), so a publish on any broker
+   * reaches every broker. Default false.
+   */
+  bridgeBoth?: boolean;
 }
 
 /** `brokerOf` value of a client of the fleet broker. */
@@ -171,6 +177,10 @@ export class SimBroker {
     if (l) return l;
     l = [];
     for (const b of this.byBroker.keys()) {
+      if (this.o.bridgeBoth) {
+        l.push([b, b === home ? 0 : 1]);
+        continue;
+      }
       let hops = 0;
       for (let x: number | undefined = b; x !== undefined; x = this.parentOf(x), hops++) {
         if (x !== home) continue;

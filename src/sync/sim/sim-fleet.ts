@@ -62,6 +62,8 @@ export interface FleetSimOptions {
   siteSpread?: number;
   /** Board `board` contributes `vector` × `count` / `count` for every key (a poisoner). */
   poison?: { board: number; vector: number[]; count: number };
+  /** TEST-ONLY control: with `aggregate`, bridges carry everything both ways (SimBroker `bridgeBoth`). */
+  bridgeBoth?: boolean;
   /** TEST-ONLY: site values without the robust step (SiteAggregator `unsafeNoRobust`). */
   unsafeSiteMean?: boolean;
   /** `ccf` config overrides (clipNorm, trimFraction, ...). */
@@ -155,7 +157,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
     ...(o.dropTopic ? { dropTopic: o.dropTopic } : {}),
     ...(o.latencyMs ? { latencyMs: o.latencyMs } : {}),
     ...(sites > 1 ? { siteOf: (id: string) => siteIndex.get(id) ?? 0, bridgeLatencyMs: o.bridgeLatencyMs ?? 30 } : {}),
-    ...(aggregate ? { brokerOf: (id: string) => siteIndex.get(id) ?? FLEET_BROKER, parentOf: (b: number) => topo!.parentOf(b) } : {}),
+    ...(aggregate ? { brokerOf: (id: string) => siteIndex.get(id) ?? FLEET_BROKER, parentOf: (b: number) => topo!.parentOf(b), bridgeBoth: o.bridgeBoth === true } : {}),
   });
   const progress = o.onProgress ?? (() => undefined);
   const heapBefore = process.memoryUsage().heapUsed;
