@@ -24,6 +24,12 @@ export interface BridgeOptions {
    * tree both ways. The site's boards' own traffic then stays on the site broker.
    */
   aggregate?: boolean;
+  /**
+   * With `aggregate`, zones of zones (docs/sync.md "Zones of zones"): the zone origins whose gateway
+   * board is on this broker's side, carried OUT as well (`site-<zone>`), up to the broker where they
+   * are published to the zone's parent.
+   */
+  zoneOrigins?: string[];
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -34,11 +40,11 @@ const AGGREGATE_SITE = /^[A-Za-z0-9_-]{1,59}$/;
  * The `topic` lines of a bridge: the whole fleet tree both ways, or with `aggregate` the CCF/presence
  * tree in and the site origin's topics out (local and remote prefix `h3lix/v1/<fleet>/`).
  */
-function topicLines(fleet: string, site: string, aggregate: boolean): string[] {
+function topicLines(fleet: string, site: string, aggregate: boolean, zones: readonly string[]): string[] {
   if (!aggregate) return [`topic h3lix/v1/${fleet}/# both 1`];
   const prefix = `h3lix/v1/${fleet}/ h3lix/v1/${fleet}/`;
-  const origin = `${SITE_ORIGIN_PREFIX}${site}`;
-  return [`topic ccf/+/+ in 1 ${prefix}`, `topic state/+ in 1 ${prefix}`, `topic ccf/+/${origin} out 1 ${prefix}`, `topic state/${origin} out 1 ${prefix}`];
+  const out = [site, ...zones].flatMap((name) => [`topic ccf/+/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`, `topic state/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`]);
+  return [`topic ccf/+/+ in 1 ${prefix}`, `topic state/+ in 1 ${prefix}`, ...out];
 }
 
 /**
@@ -55,6 +61,9 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
   if ((o.remoteUsername === undefined) !== (o.remotePassword === undefined)) throw new H3lixError('CLI_USAGE', 'give both the remote username and its password, or neither');
   if (o.tls && o.remoteUsername !== undefined) throw new H3lixError('CLI_USAGE', 'a TLS bridge logs in with its certificate: give no remote username');
   if (o.aggregate && !AGGREGATE_SITE.test(o.site)) throw new H3lixError('CLI_USAGE', `--site ${JSON.stringify(o.site)}: with --aggregate at most 59 of [A-Za-z0-9_-] (the site origin is ${SITE_ORIGIN_PREFIX}<site>)`);
+  const zones = o.zoneOrigins ?? [];
+  if (zones.length && !o.aggregate) throw new H3lixError('CLI_USAGE', '--zone-origin needs --aggregate');
+  for (const z of zones) if (!AGGREGATE_SITE.test(z)) throw new H3lixError('CLI_USAGE', `--zone-origin ${JSON.stringify(z)}: at most 59 of [A-Za-z0-9_-] (the zone origin is ${SITE_ORIGIN_PREFIX}<zone>)`);
   return [
     `# h3lix site bridge: site ${o.site} -> fleet broker ${o.remoteHost}:${o.remotePort} (h3lix fleet bridge)`,
     `connection h3lix-${o.site}`,
@@ -64,7 +73,7 @@ export function mosquittoBridgeConf(o: BridgeOptions): string[] {
     // mosquitto.conf(5) bridge_cafile/bridge_certfile/bridge_keyfile; bridge_insecure stays false, so the
     // fleet broker's certificate must name the host in `address` (`fleet acl --tls <names>`).
     ...(o.tls ? [`bridge_cafile ${o.tls.cafile}`, `bridge_certfile ${o.tls.certfile}`, `bridge_keyfile ${o.tls.keyfile}`] : []),
-    ...topicLines(o.fleet, o.site, o.aggregate === true),
+    ...topicLines(o.fleet, o.site, o.aggregate === true, zones),
     'bridge_protocol_version mqttv311',
     'try_private true',
     'cleansession false',
@@ -91,8 +100,8 @@ export function bridgeAclLines(fleet: string, username: string): string[] {
  * (what the `in` lines subscribe to), write on exactly the site origin's topics (what the `out` lines
  * republish). A recorded bridge user (`--fleet-dir`) keeps {@link bridgeAclLines}, which covers these.
  */
-export function aggregateBridgeAclLines(fleet: string, site: string, username: string): string[] {
+export function aggregateBridgeAclLines(fleet: string, site: string, username: string, zoneOrigins: readonly string[] = []): string[] {
   const root = `h3lix/v1/${fleet}/`;
-  const origin = `${SITE_ORIGIN_PREFIX}${site}`;
-  return [`user ${username}`, `topic read ${root}ccf/+/+`, `topic read ${root}state/+`, `topic write ${root}ccf/+/${origin}`, `topic write ${root}state/${origin}`, ''];
+  const writes = [site, ...zoneOrigins].flatMap((name) => [`topic write ${root}ccf/+/${SITE_ORIGIN_PREFIX}${name}`, `topic write ${root}state/${SITE_ORIGIN_PREFIX}${name}`]);
+  return [`user ${username}`, `topic read ${root}ccf/+/+`, `topic read ${root}state/+`, ...writes, ''];
 }

@@ -18,3 +18,18 @@ t.test('site config: defaults, a valid gateway, and refusals naming the key', as
   t.match((t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n', keys: { s: Buffer.alloc(31).toString('base64') } } })) as Error).message, /site\.keys/, 'a key of the wrong length');
   t.match((t.throws(() => validateConfig({ ...base, site: { aggregateEveryMs: 10 } })) as Error).message, /site\.aggregateEveryMs/);
 });
+
+t.test('site.zones: a valid chain, and a chain that does not link up is refused naming the key', async (t) => {
+  const zones = [{ name: 'east', members: ['n1', 'n2'], gateway: true }, { name: 'europe', members: ['east', 'west'] }];
+  const c = validateConfig({ ...base, site: { enabled: true, name: 'n1', zones } });
+  t.equal(c.site.zones.length, 2);
+  t.equal(c.site.zones[1]!.gateway, false, 'gateway defaults to false');
+  t.same(validateConfig(base).site.zones, [], 'no zones by default');
+  const missing = t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n1', zones: [{ name: 'east', members: ['n2'] }] } })) as Error & { code?: string };
+  t.equal(missing.code, 'CONFIG_INVALID');
+  t.match(missing.message, /site\.zones\.0\.members.*"n1"/s, 'the first zone must list the site');
+  t.match((t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n1', zones: [zones[0], { name: 'europe', members: ['west'] }] } })) as Error).message, /site\.zones\.1\.members.*"east"/s, 'the next zone must list the zone below');
+  t.match((t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n1', zones: [{ name: 'n1', members: ['n1'] }] } })) as Error).message, /site\.zones\.0\.name.*twice/s, 'a zone named like its site');
+  t.match((t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n1', zones: [{ name: 'east', members: [] }] } })) as Error).message, /site\.zones\.0\.members/, 'no members');
+  t.match((t.throws(() => validateConfig({ ...base, site: { enabled: true, name: 'n1', zones: [{ name: 'e/ast', members: ['n1'] }] } })) as Error).message, /site\.zones\.0\.name/, 'a bad zone name');
+});

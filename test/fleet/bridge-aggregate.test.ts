@@ -27,6 +27,19 @@ t.test('--aggregate emits the in lines for the fleet tree and the out lines for 
   t.same(plain.stdout.split('\n').filter((l) => l.startsWith('topic ')), ['topic h3lix/v1/f1/# both 1'], 'without --aggregate: unchanged');
 });
 
+t.test('--zone-origin adds out lines (and ACL writes) for exactly the named zone origins; refused without --aggregate', async (t) => {
+  const r = await cli(['fleet', 'bridge', '--aggregate', '--site', 'n1', '--zone-origin', 'east', '--zone-origin', 'europe', '--fleet', 'f1', '--remote', '10.0.0.1:1883', '--remote-username', 'br', '--remote-password-file', '/dev/null']);
+  t.equal(r.code, 0, r.stderr);
+  t.same(r.stdout.split('\n').filter((l) => l.includes(' out ')), ['site-n1', 'site-east', 'site-europe'].flatMap((o) => [`topic ccf/+/${o} out 1 ${P}`, `topic state/${o} out 1 ${P}`]));
+  t.match(r.stderr, /topic write h3lix\/v1\/f1\/ccf\/\+\/site-east\n/);
+  const plain = await cli(['fleet', 'bridge', '--site', 'n1', '--zone-origin', 'east', '--fleet', 'f1', '--remote', '10.0.0.1:1883']);
+  t.not(plain.code, 0);
+  t.match(plain.stderr, /--zone-origin needs --aggregate/);
+  const bad = await cli(['fleet', 'bridge', '--aggregate', '--site', 'n1', '--zone-origin', 'e/ast', '--fleet', 'f1', '--remote', '10.0.0.1:1883']);
+  t.not(bad.code, 0);
+  t.match(bad.stderr, /--zone-origin "e\/ast"/);
+});
+
 t.test('--aggregate refuses a site that cannot name a site origin, naming --site', async (t) => {
   for (const site of ['a'.repeat(60), 'no/slash', 'sp ace']) {
     const r = await cli(['fleet', 'bridge', '--aggregate', '--site', site, '--fleet', 'f1', '--remote', '10.0.0.1:1883']);

@@ -19,6 +19,7 @@ interface BridgeOpts {
   filesDir?: string;
   out?: string;
   aggregate?: boolean;
+  zoneOrigin?: string[];
 }
 
 function readPassword(file: string): string {
@@ -36,16 +37,17 @@ function handBridge(o: BridgeOpts, fleet: string, host: string, port: number): {
   if (o.remoteUsername !== undefined && password === undefined) throw new UsageError('--remote-username needs --remote-password-file');
   const login = o.remoteUsername !== undefined ? { remoteUsername: o.remoteUsername, remotePassword: password! } : {};
   const aggregate = o.aggregate === true;
-  const lines = mosquittoBridgeConf({ fleet, site: o.site, remoteHost: host, remotePort: port, aggregate, ...login });
+  const zoneOrigins = o.zoneOrigin ?? [];
+  const lines = mosquittoBridgeConf({ fleet, site: o.site, remoteHost: host, remotePort: port, aggregate, zoneOrigins, ...login });
   if (o.remoteUsername === undefined) return { lines };
-  return { lines, aclHint: aggregate ? aggregateBridgeAclLines(fleet, o.site, o.remoteUsername) : bridgeAclLines(fleet, o.remoteUsername) };
+  return { lines, aclHint: aggregate ? aggregateBridgeAclLines(fleet, o.site, o.remoteUsername, zoneOrigins) : bridgeAclLines(fleet, o.remoteUsername) };
 }
 
 /** `--fleet-dir DIR`: record the bridge user in the fleet directory, so `fleet acl` emits it. */
 async function recordedBridge(o: BridgeOpts, fd: FleetDir, host: string, port: number): Promise<string[]> {
   if (o.remoteUsername !== undefined || o.remotePasswordFile !== undefined) throw new UsageError('with --fleet-dir the bridge user h3lix-bridge-<site> and its password are generated; --remote-username/--remote-password-file are for --fleet NAME');
   if (o.tls && !o.out) throw new UsageError('--tls needs --out (the certificate and key are written next to it)');
-  const base: BridgeOptions = { fleet: fd.fleet, site: o.site, remoteHost: host, remotePort: port, aggregate: o.aggregate === true };
+  const base: BridgeOptions = { fleet: fd.fleet, site: o.site, remoteHost: host, remotePort: port, aggregate: o.aggregate === true, zoneOrigins: o.zoneOrigin ?? [] };
   mosquittoBridgeConf(base); // refuse a bad site or port before anything is recorded
   if (!o.tls) {
     const c = await issueBridgeIdentity(fd, { site: o.site, now: Date.now() });
@@ -80,6 +82,7 @@ export function registerFleetBridgeCommands(program: Command, ctx: CliContext): 
     .option('--remote-username <user>', 'with --fleet: login on the fleet broker')
     .option('--remote-password-file <file>', "with --fleet: a file holding that login's password")
     .option('--aggregate', 'site aggregates (docs/sync.md "Site aggregates"): bridge ccf/+/+ and state/+ in only, and out only the site origin site-<site> (its gateway runs site.gateway)')
+    .option('--zone-origin <zone>', 'with --aggregate, zones of zones (docs/sync.md "Zones of zones"): also carry out the zone origin site-<zone>, whose gateway board is below this broker (repeatable); on a zone broker, --site is the zone', (v: string, prev: string[] = []) => [...prev, v])
     .option('--out <file>', 'write the bridge lines to this file (0600) instead of stdout')
     .action(async (o: BridgeOpts) => {
       if ((o.fleet === undefined) === (o.fleetDir === undefined)) throw new UsageError('give exactly one of --fleet NAME or --fleet-dir DIR');

@@ -42,12 +42,15 @@ export interface SiteHandle {
   origin: string;
   /** The site origins this board's field holds. */
   siteOrigins(): string[];
-  /** The fleet value of `key`: the field's robust value over the site origins only. */
+  /** The fleet value of `key`: the field's robust value over the top level's origins only (the site origins without zones). */
   fleetValue(key: string): Float32Array | undefined;
   /** The site value of `key`: the robust value over this site's boards (no site origin). */
   siteValue(key: string): Float32Array | undefined;
-  /** Gateway only: the site origin's own sync (counters), and one aggregation run now. */
-  gateway?: { sync: import('../../sync/ccf-sync.js').CcfSync; aggregate(): number };
+  /**
+   * Gateway only: the site origin's own sync (counters; the first zone's when this board is the
+   * gateway of zones only), one aggregation run now (every level, bottom-up), and every origin it publishes.
+   */
+  gateway?: { sync: import('../../sync/ccf-sync.js').CcfSync; aggregate(): number; origins: Array<{ origin: string; sync: import('../../sync/ccf-sync.js').CcfSync }> };
 }
 
 /** Filled while the features run; cleared on stop. */
