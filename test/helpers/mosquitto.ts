@@ -40,6 +40,8 @@ export interface MosquittoHandle {
   url: string;
   port: number;
   process: ChildProcess;
+  /** The temporary directory holding its mosquitto.conf (callers that clean up remove it after stop). */
+  dir: string;
   /** Collected stderr/stdout of the broker (its log). */
   log(): string;
   stop(): Promise<void>;
@@ -80,6 +82,7 @@ export async function startMosquitto(extraConfig: string[] = [], port?: number):
     url: `mqtt://127.0.0.1:${p}`,
     port: p,
     process: proc,
+    dir,
     log: () => log,
     stop: () =>
       new Promise<void>((resolve) => {
