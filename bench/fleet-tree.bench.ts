@@ -20,7 +20,7 @@
  *
  * Knobs: H3LIX_BENCH_FLEET_NODES (200), _PROCS (4), _SITES (4), _TIMEOUT_S (240), _KEYS (2), _DIM (16),
  * _DIGEST_MS (sync.digestIntervalMs, 10000), _DEBOUNCE_MS (sync.debounceMs, 250): the shipped config
- * defaults; _LAYOUTS ("tree,flat").
+ * defaults; _LAYOUTS ("tree,flat"); _CPU_PROF (a directory: V8 CPU profiles of the daemon processes).
  * Progress on stderr. Every child and Mosquitto is killed on exit and on error; temp dirs are removed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,6 +43,8 @@ const DIGEST_MS = env('DIGEST_MS', 10_000);
 const DEBOUNCE_MS = env('DEBOUNCE_MS', 250);
 const LAYOUTS = (process.env.H3LIX_BENCH_FLEET_LAYOUTS ?? 'tree,flat').split(',');
 const POLL_MS = 250;
+/** H3LIX_BENCH_FLEET_CPU_PROF=<dir>: the daemon processes write V8 CPU profiles there (node --cpu-prof). */
+const CPU_PROF = process.env.H3LIX_BENCH_FLEET_CPU_PROF;
 
 const load1 = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 const log = (msg: string): void => void process.stderr.write(`bench fleet-tree: ${msg}\n`);
@@ -133,7 +135,7 @@ async function measure(layout: string): Promise<Measured> {
     const loadBefore = load1();
     const t0 = performance.now();
     const nodes = Array.from({ length: N }, (_, index) => ({ index, url: sites[index % sites.length]!.url }));
-    const procs = (r.procs = await DaemonProcs.start({ procs: P, nodes, root, fleet, debounceMs: DEBOUNCE_MS, digestIntervalMs: DIGEST_MS, onFork: (p) => r.children.push(p) }));
+    const procs = (r.procs = await DaemonProcs.start({ procs: P, nodes, root, fleet, debounceMs: DEBOUNCE_MS, digestIntervalMs: DIGEST_MS, ...(CPU_PROF ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}), onFork: (p) => r.children.push(p) }));
     // every daemon connected (births exchanged) before anybody contributes
     let snap = await procs.connected(60_000, POLL_MS);
     const startMs = performance.now() - t0;

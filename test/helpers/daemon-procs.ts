@@ -43,6 +43,8 @@ export interface DaemonProcsOptions {
   fleet: string;
   debounceMs: number;
   digestIntervalMs: number;
+  /** Extra Node flags for the children (e.g. `--cpu-prof`). */
+  nodeFlags?: string[];
   /** Called with each child right after it is forked (so a caller can kill it on any failure). */
   onFork?: (p: DaemonProc) => void;
 }
@@ -67,7 +69,7 @@ export class DaemonProcs {
     const shares: DaemonProcNodeSpec[][] = [];
     for (let i = 0; i < o.nodes.length; i += per) shares.push(o.nodes.slice(i, i + per));
     const procs = shares.map(() => {
-      const p = new DaemonProc(fork(childEntry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+      const p = new DaemonProc(fork(childEntry, [], { execArgv: ['--import', 'tsx', ...(o.nodeFlags ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
       o.onFork?.(p);
       return p;
     });
