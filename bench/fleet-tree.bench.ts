@@ -195,6 +195,7 @@ async function measure(layout: string): Promise<Measured> {
   }
 }
 
+/** Each layout of H3LIX_BENCH_FLEET_LAYOUTS in turn; rows for the tree with the flat run as baseline. */
 export async function run(): Promise<BenchRow[]> {
   if (!MOSQUITTO_BIN) {
     log('skipped: mosquitto is not installed (Debian mosquitto)');
