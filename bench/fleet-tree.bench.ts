@@ -61,14 +61,13 @@ interface Resources {
 function killNow(r: Resources): void {
   for (const c of r.children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
   for (const b of r.brokers) if (b.process.exitCode === null) b.process.kill('SIGKILL');
-  for (const d of r.dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of [...r.dirs, ...r.brokers.map((b) => b.dir)]) rmSync(d, { recursive: true, force: true });
 }
 
 async function cleanup(r: Resources): Promise<void> {
   for (const m of r.monitors) m.end(true);
   await r.procs?.stop();
   await Promise.all(r.brokers.map((b) => b.stop()));
-  for (const b of r.brokers) r.dirs.push(b.dir);
   killNow(r);
 }
 

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { rmSync } from 'node:fs';
 import { mosquittoBridgeConf } from '../../src/fleet/bridge.js';
 import { DaemonProcs, tally, type DaemonProcsSnapshot } from '../helpers/daemon-procs.js';
 import { startMosquittoTree, MOSQUITTO_BIN, type MosquittoHandle } from '../helpers/mosquitto.js';
@@ -18,7 +19,10 @@ const KEYS = 2;
 async function fleet(t: Test, bridged: boolean): Promise<DaemonProcs> {
   const fleetName = `ftt${bridged ? 'b' : 'u'}`;
   const brokers: MosquittoHandle[] = [];
-  t.teardown(() => Promise.all(brokers.map((b) => b.stop())));
+  t.teardown(async () => {
+    await Promise.all(brokers.map((b) => b.stop()));
+    for (const b of brokers) rmSync(b.dir, { recursive: true, force: true });
+  });
   const bridge = (site: number, rootPort: number) => (bridged ? mosquittoBridgeConf({ fleet: fleetName, site: `s${site}`, remoteHost: '127.0.0.1', remotePort: rootPort }).filter((l) => l && !l.startsWith('#')) : []);
   const tree = (await startMosquittoTree(2, bridge, brokers))!;
   const nodes = Array.from({ length: N }, (_, index) => ({ index, url: tree.sites[index % 2]!.url }));
