@@ -40,6 +40,8 @@ export interface MosquittoHandle {
   url: string;
   port: number;
   process: ChildProcess;
+  /** The temporary directory holding its mosquitto.conf (callers that clean up remove it after stop). */
+  dir: string;
   /** Collected stderr/stdout of the broker (its log). */
   log(): string;
   stop(): Promise<void>;
@@ -80,6 +82,7 @@ export async function startMosquitto(extraConfig: string[] = [], port?: number):
     url: `mqtt://127.0.0.1:${p}`,
     port: p,
     process: proc,
+    dir,
     log: () => log,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -88,4 +91,31 @@ export async function startMosquitto(extraConfig: string[] = [], port?: number):
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/** A fleet Mosquitto and its site Mosquittos (the root alone when there are no sites). */
+export interface MosquittoTree {
+  root: MosquittoHandle;
+  /** Where the daemons connect: the site brokers, or `[root]` for a flat layout. */
+  sites: MosquittoHandle[];
+}
+
+/**
+ * Start a root Mosquitto and `sites` site Mosquittos (`sites` 0: flat, the daemons use the root).
+ * `bridge(site, rootPort)` gives each site's extra lines (the lines `h3lix fleet bridge` writes; none
+ * for unbridged sites). Every started broker is pushed to `started` first, so a caller can stop
+ * them even when a later one fails. Undefined when mosquitto is not installed.
+ */
+export async function startMosquittoTree(sites: number, bridge: (site: number, rootPort: number) => string[], started: MosquittoHandle[], extraConfig: string[] = []): Promise<MosquittoTree | undefined> {
+  const start = async (lines: string[]): Promise<MosquittoHandle | undefined> => {
+    const b = await startMosquitto([...extraConfig, ...lines]);
+    if (b) started.push(b);
+    return b;
+  };
+  const root = await start([]);
+  if (!root) return undefined;
+  if (sites === 0) return { root, sites: [root] };
+  const leaves: MosquittoHandle[] = [];
+  for (let s = 0; s < sites; s++) leaves.push((await start(bridge(s, root.port)))!);
+  return { root, sites: leaves };
 }
