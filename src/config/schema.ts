@@ -49,7 +49,20 @@ export const configSchema = z
       if (child !== undefined && !zone.members.includes(child)) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'members'], message: `must include ${JSON.stringify(child)} (the ${i === 0 ? 'site' : 'zone'} below this zone)` });
       const names = [c.site.name, ...c.site.zones.map((x) => x.name)];
       if (names.indexOf(zone.name) !== i + 1) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'name'], message: `${JSON.stringify(zone.name)} is used twice in the site's chain` });
+      // a zone's members are one level: the level below and its siblings, never another level of the chain
+      for (const m of zone.members) {
+        if (m !== child && names.includes(m)) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'members'], message: `${JSON.stringify(m)} is another level of the site's chain (only ${JSON.stringify(child)} may be listed)` });
+        const other = c.site.zones.findIndex((x, j) => j !== i && x.members.includes(m));
+        if (other > i) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'members'], message: `${JSON.stringify(m)} is also a member of site.zones.${other}: a child has one parent` });
+      }
     });
+    // every origin a zone is computed from, and every zone of the chain, needs its pinned key (else it is refused)
+    if (c.site.enabled && c.site.zones.length) {
+      const own = new Set([...(c.site.gateway ? [c.site.name] : []), ...c.site.zones.filter((x) => x.gateway).map((x) => x.name)]);
+      const needed = new Set([...c.site.zones.flatMap((x) => x.members), ...c.site.zones.map((x) => x.name)]);
+      const missing = [...needed].filter((n) => n !== undefined && !own.has(n) && !(n in c.site.keys));
+      if (missing.length) ctx.addIssue({ code: 'custom', path: ['site', 'keys'], message: `no pinned key for ${missing.map((n) => JSON.stringify(n)).join(', ')} (named in site.zones; their origins would be refused)` });
+    }
   });
 
 export type H3lixConfig = z.output<typeof configSchema>;

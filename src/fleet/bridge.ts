@@ -43,7 +43,7 @@ const AGGREGATE_SITE = /^[A-Za-z0-9_-]{1,59}$/;
 function topicLines(fleet: string, site: string, aggregate: boolean, zones: readonly string[]): string[] {
   if (!aggregate) return [`topic h3lix/v1/${fleet}/# both 1`];
   const prefix = `h3lix/v1/${fleet}/ h3lix/v1/${fleet}/`;
-  const out = [site, ...zones].flatMap((name) => [`topic ccf/+/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`, `topic state/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`]);
+  const out = [...new Set([site, ...zones])].flatMap((name) => [`topic ccf/+/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`, `topic state/${SITE_ORIGIN_PREFIX}${name} out 1 ${prefix}`]);
   return [`topic ccf/+/+ in 1 ${prefix}`, `topic state/+ in 1 ${prefix}`, ...out];
 }
 
@@ -102,6 +102,6 @@ export function bridgeAclLines(fleet: string, username: string): string[] {
  */
 export function aggregateBridgeAclLines(fleet: string, site: string, username: string, zoneOrigins: readonly string[] = []): string[] {
   const root = `h3lix/v1/${fleet}/`;
-  const writes = [site, ...zoneOrigins].flatMap((name) => [`topic write ${root}ccf/+/${SITE_ORIGIN_PREFIX}${name}`, `topic write ${root}state/${SITE_ORIGIN_PREFIX}${name}`]);
+  const writes = [...new Set([site, ...zoneOrigins])].flatMap((name) => [`topic write ${root}ccf/+/${SITE_ORIGIN_PREFIX}${name}`, `topic write ${root}state/${SITE_ORIGIN_PREFIX}${name}`]);
   return [`user ${username}`, `topic read ${root}ccf/+/+`, `topic read ${root}state/+`, ...writes, ''];
 }

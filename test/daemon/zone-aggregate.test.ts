@@ -109,6 +109,13 @@ t.test('2 zones x 2 sites x (gateway + board) over 7 bridged Mosquittos: one fle
   pooled.merge(nodes.map((n) => n.d.context.field.get(n.d.context.nodeId, 'k')!));
   const err = maxDiff(nodes[0]!.h.site!.fleetValue('k')!, pooled.value('k', Date.now())!);
   t.ok(err <= 0.1, `fleet value within 0.1 of the pooled robust value of the 8 boards (${err.toFixed(4)}, int8 step ${step.toFixed(4)})`);
+  // each level a gateway publishes syncs with its peers only: a site origin with its zone's sites, a zone origin with the zones
+  for (const n of nodes) {
+    for (const o of n.h.site!.gateway?.origins ?? []) {
+      const peers = o.origin === 'site-east' || o.origin === 'site-west' ? ['site-east', 'site-west'] : ZONES[n.zone].map((s) => `site-${s}`);
+      t.same(o.held().sort(), peers.sort(), `${n.site}: the field of ${o.origin} holds its peers' origins only`);
+    }
+  }
   for (const n of nodes) {
     t.same(n.h.site!.siteOrigins().sort(), expectedOrigins(n.zone), `${n.site}: its zone's site origins and the two zone origins, no other site origin`);
     const boards = n.d.context.field.origins().filter((o) => !isSiteOrigin(o));

@@ -10,12 +10,13 @@ import { simulateFleet, type FleetSimOptions } from '../../src/sync/sim/sim-flee
  */
 const common: Omit<FleetSimOptions, 'nodes'> = { sites: 25, zoneFanout: 5, aggregate: true, contributions: 2, steadyMin: 1, partition: 0.1, partitionMin: 1, seed: 7, maxConvergeSec: 240 };
 
-// Same stated tolerance as the two-level test (2 % of ccf.clipNorm 10); measured 0.024 at seed 1.
+// Same stated tolerance as the two-level test (2 % of ccf.clipNorm 10); measured 0.029 at seed 7.
 const TOLERANCE = 0.2;
 
-t.test('125 boards in a 3-level zone tree converge near the fully replicated value, each holding only its scope', (t) => {
+t.test('125 boards in a zone tree (sites, zones: 2 aggregate levels) converge near the fully replicated value, each holding only its scope', (t) => {
   const r = simulateFleet({ ...common, nodes: 125 });
   t.equal(r.levels, 2, 'two levels of aggregate origins (sites, zones) under the fleet broker');
+  t.same(r.childrenPerStep, [[5, 5], [5, 5], [5, 5]], '5 children at each of the 3 robust steps');
   t.equal(r.zoneOrigins, 30, '25 site origins and 5 zone origins');
   t.ok(r.converged, 'each broker\'s clients on one digest, every board holding every origin of its scope');
   t.equal(r.originsPerBoard.outOfScope, 0, 'no board holds an origin from outside its site, its zone or the top level');

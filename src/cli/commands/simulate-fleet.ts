@@ -40,6 +40,12 @@ function parseSites(value: string): number | 'sqrt' {
 
 /** Sites for a fleet of `n`: a number, `sqrt` (round √n), or ceil(n / --site-size). */
 function sitesFor(n: number, opts: FleetOpts): number {
+  const s = sitesOf(n, opts);
+  if (opts.aggregate && s > n) throw new UsageError(`--aggregate: ${s} sites for ${n} nodes; a site needs at least one board (its gateway)`);
+  return s;
+}
+
+function sitesOf(n: number, opts: FleetOpts): number {
   if (opts.zoneFanout !== undefined && !opts.aggregate) throw new UsageError('--zone-fanout needs --aggregate (zones of zones are a tree of site aggregates)');
   if (opts.zoneFanout !== undefined && opts.siteSize === undefined && opts.sites === 1) return Math.max(2, Math.ceil(n / opts.zoneFanout));
   if (opts.siteSize !== undefined) return Math.max(opts.aggregate ? 2 : 1, Math.ceil(n / opts.siteSize));
@@ -108,6 +114,7 @@ export function registerSimulateFleet(simulate: Command, ctx: CliContext): void 
         const sites = sitesFor(n, opts);
         writeLine(ctx.stderr, `simulate fleet: ${n} nodes${sites > 1 ? `, ${sites} sites` : ''}${opts.aggregate ? ', site aggregates' : ''}${opts.zoneFanout ? `, zones of ${opts.zoneFanout}` : ''} (summary digests)`);
         runs.push(simulateFleet({ ...common, nodes: n, sites }));
+        if (opts.zoneFanout !== undefined && runs[runs.length - 1]!.levels === 1) writeLine(ctx.stderr, `simulate fleet: ${n} nodes: ${sites} sites ≤ --zone-fanout ${opts.zoneFanout}, so no zone level was built (sites directly under the fleet broker)`);
         // each run's numbers as soon as it ends, so a long sweep stopped early keeps them
         writeLine(ctx.stderr, `simulate fleet: run ${JSON.stringify(round(runs[runs.length - 1]!))}`);
         if (opts.baseline && n <= opts.baselineMax) {

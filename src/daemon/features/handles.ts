@@ -48,9 +48,10 @@ export interface SiteHandle {
   siteValue(key: string): Float32Array | undefined;
   /**
    * Gateway only: the site origin's own sync (counters; the first zone's when this board is the
-   * gateway of zones only), one aggregation run now (every level, bottom-up), and every origin it publishes.
+   * gateway of zones only), one aggregation run now (every level, bottom-up), and every origin it
+   * publishes with the origins its level's field holds (itself and its peers).
    */
-  gateway?: { sync: import('../../sync/ccf-sync.js').CcfSync; aggregate(): number; origins: Array<{ origin: string; sync: import('../../sync/ccf-sync.js').CcfSync }> };
+  gateway?: { sync: import('../../sync/ccf-sync.js').CcfSync; aggregate(): number; origins: Array<{ origin: string; sync: import('../../sync/ccf-sync.js').CcfSync; held(): string[] }> };
 }
 
 /** Filled while the features run; cleared on stop. */

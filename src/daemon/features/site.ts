@@ -63,7 +63,7 @@ export function siteChain(site: H3lixConfig['site']): { levels: Level[]; top: (o
  * so a restarted gateway continues its versions), a SiteAggregator over the board field, and a second
  * CcfSync signed with the board's key that takes only its peers' messages.
  */
-async function startLevel(ctx: DaemonContext, config: H3lixConfig, level: Level): Promise<{ sync: CcfSync; aggregate: () => number; stop: () => Promise<void> }> {
+async function startLevel(ctx: DaemonContext, config: H3lixConfig, level: Level): Promise<{ sync: CcfSync; aggregate: () => number; held: () => string[]; stop: () => Promise<void> }> {
   const { origin } = level;
   const target = new CcfField({ nodeId: origin, clock: ctx.clock, config: config.ccf, quantization: config.sync.quantization, logger: moduleLogger(ctx.logger, 'site-ccf') });
   const own = ctx.field.contributions().filter((c) => c.origin === origin);
@@ -99,6 +99,7 @@ async function startLevel(ctx: DaemonContext, config: H3lixConfig, level: Level)
   return {
     sync,
     aggregate: () => aggregator.aggregate(),
+    held: () => target.origins(),
     stop: async () => {
       for (const off of offs) off();
       await sync.stop();
@@ -133,11 +134,17 @@ export function siteFeature(config: H3lixConfig, handles: FeatureHandles): Plugg
           fleetValue: (key) => value(key, chain.top),
           siteValue: (key) => value(key, (o) => !isSiteOrigin(o)),
         };
-        const running: Array<{ origin: string; sync: CcfSync; aggregate: () => number }> = [];
-        for (const level of chain.levels.filter((l) => l.gateway)) {
-          const r = await startLevel(ctx, config, level);
-          stops.push(r.stop);
-          running.push({ origin: level.origin, sync: r.sync, aggregate: r.aggregate });
+        const running: Array<{ origin: string; sync: CcfSync; aggregate: () => number; held: () => string[] }> = [];
+        try {
+          for (const level of chain.levels.filter((l) => l.gateway)) {
+            const r = await startLevel(ctx, config, level);
+            stops.push(r.stop);
+            running.push({ origin: level.origin, sync: r.sync, aggregate: r.aggregate, held: r.held });
+          }
+        } catch (err) {
+          // the daemon stops only features that started: stop the levels already running
+          for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+          throw err;
         }
         if (!running.length) return;
         // one run aggregates every level this board publishes, bottom-up; a zone sees its site's new value
@@ -162,7 +169,7 @@ export function siteFeature(config: H3lixConfig, handles: FeatureHandles): Plugg
         };
         timer = ctx.clock.setTimeout(tick, config.site.aggregateEveryMs);
         const site = running.find((r) => r.origin === origin);
-        handles.site.gateway = { sync: (site ?? running[0]!).sync, aggregate: run, origins: running.map((r) => ({ origin: r.origin, sync: r.sync })) };
+        handles.site.gateway = { sync: (site ?? running[0]!).sync, aggregate: run, origins: running.map((r) => ({ origin: r.origin, sync: r.sync, held: r.held })) };
         log.info({ origins: running.map((r) => r.origin), everyMs: config.site.aggregateEveryMs }, 'site gateway started');
       },
       stop: async () => {

@@ -112,6 +112,8 @@ export interface FleetSimResult {
   levels: number;
   /** Zone origins (sites and zones above them) with aggregates. */
   zoneOrigins: number;
+  /** With aggregates: [min, max] children of each robust step (boards per site, zone levels, the top level). */
+  childrenPerStep: Array<[number, number]>;
   /** Origins in each board's field at the end (mean, max) and how many lay outside its scope (0 = routing right). */
   originsPerBoard: { mean: number; max: number; outOfScope: number };
   /** Largest |board value − fully replicated field's value| over boards, keys and coordinates, at the end. */
@@ -336,6 +338,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
     levels: topo?.levels ?? 0,
     zoneOrigins: topo?.zones.length ?? 0,
     originsPerBoard: origins,
+    childrenPerStep: topo?.children() ?? [],
     valueError: check.maxError,
     valueSpread: check.maxSpread,
     values: { reference: check.reference, board0: check.atFirst },

@@ -69,6 +69,8 @@ export class SimSites {
     register: (id: string, broker: number) => void,
     fanout = Infinity,
   ) {
+    if (!(fanout >= 2)) throw new RangeError(`zone fanout must be at least 2, got ${fanout}`);
+    if (sites > n) throw new RangeError(`${sites} sites for ${n} boards: each site needs a gateway board`);
     this.counts = [sites];
     while (this.counts[this.counts.length - 1]! > fanout) this.counts.push(Math.ceil(this.counts[this.counts.length - 1]! / fanout));
     const top = this.counts.length - 1;
@@ -116,6 +118,25 @@ export class SimSites {
       if (!s) scopeOf.set(b, (s = ancestors(b).flatMap((x) => onBroker.get(x) ?? [])));
       this.scopes.set(node, s);
     }
+  }
+
+  /**
+   * Children per aggregation step, [min, max]: boards per site, then per level the child origins of
+   * each zone, and last the top level's origins (the boards' fleet value). The robustness bound takes
+   * s = max(ccf.maxOriginShare, 1/children) at each step (docs/sync.md "Zones of zones").
+   */
+  children(): Array<[number, number]> {
+    const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+    const perSite = Array.from({ length: this.sites }, (_, j) => Math.floor(this.n / this.sites) + (j < this.n % this.sites ? 1 : 0));
+    const out = [range(perSite)];
+    for (let level = 1; level < this.counts.length; level++) {
+      const c = this.counts[level]!;
+      const below = this.counts[level - 1]!;
+      out.push(range(Array.from({ length: c }, (_, j) => Math.floor(below / c) + (j < below % c ? 1 : 0))));
+    }
+    const top = this.counts[this.counts.length - 1]!;
+    out.push([top, top]);
+    return out;
   }
 
   /** Levels of zone origins (1: sites under the fleet broker). */
