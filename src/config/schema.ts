@@ -44,10 +44,10 @@ export const configSchema = z
     // Site origins have no fleet certificates yet (docs/fleet.md): fleet mode would refuse them.
     if (c.site.enabled && c.fleet.enabled) ctx.addIssue({ code: 'custom', path: ['site', 'enabled'], message: 'site.enabled with fleet.enabled is not supported yet: site origins have no fleet certificates' });
     if (c.site.enabled && c.site.name === undefined) ctx.addIssue({ code: 'custom', path: ['site', 'name'], message: 'needed when site.enabled' });
+    const names = [c.site.name, ...c.site.zones.map((x) => x.name)];
     c.site.zones.forEach((zone, i) => {
-      const child = i === 0 ? c.site.name : c.site.zones[i - 1]!.name;
+      const child = names[i];
       if (child !== undefined && !zone.members.includes(child)) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'members'], message: `must include ${JSON.stringify(child)} (the ${i === 0 ? 'site' : 'zone'} below this zone)` });
-      const names = [c.site.name, ...c.site.zones.map((x) => x.name)];
       if (names.indexOf(zone.name) !== i + 1) ctx.addIssue({ code: 'custom', path: ['site', 'zones', i, 'name'], message: `${JSON.stringify(zone.name)} is used twice in the site's chain` });
       // a zone's members are one level: the level below and its siblings, never another level of the chain
       for (const m of zone.members) {

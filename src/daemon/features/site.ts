@@ -134,7 +134,7 @@ export function siteFeature(config: H3lixConfig, handles: FeatureHandles): Plugg
           fleetValue: (key) => value(key, chain.top),
           siteValue: (key) => value(key, (o) => !isSiteOrigin(o)),
         };
-        const running: Array<{ origin: string; sync: CcfSync; aggregate: () => number; held: () => string[] }> = [];
+        const running: Array<{ origin: string } & Omit<Awaited<ReturnType<typeof startLevel>>, 'stop'>> = [];
         try {
           for (const level of chain.levels.filter((l) => l.gateway)) {
             const r = await startLevel(ctx, config, level);
@@ -143,7 +143,7 @@ export function siteFeature(config: H3lixConfig, handles: FeatureHandles): Plugg
           }
         } catch (err) {
           // the daemon stops only features that started: stop the levels already running
-          for (const stop of stops.splice(0)) await stop().catch(() => undefined);
+          for (const stop of stops.splice(0)) await stop().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'stopping a started site level failed'));
           throw err;
         }
         if (!running.length) return;

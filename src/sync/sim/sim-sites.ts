@@ -31,8 +31,6 @@ interface Zone {
   j: number;
   node: SimNode;
   aggregator: SiteAggregator;
-  /** The broker its origin publishes on: its parent zone's broker. */
-  home: number;
 }
 
 /**
@@ -54,8 +52,6 @@ export class SimSites {
   private readonly byGateway = new Map<SimNode, SimNode[]>();
   private readonly homeOf = new Map<SimNode, number>();
   private readonly scopes = new Map<SimNode, string[]>();
-  /** The broker a client connects to (a site number, `level·10⁶ + j` above, FLEET_BROKER the root). */
-  readonly brokerOf: (id: string) => number;
 
   constructor(
     readonly n: number,
@@ -73,17 +69,13 @@ export class SimSites {
     if (sites > n) throw new RangeError(`${sites} sites for ${n} boards: each site needs a gateway board`);
     this.counts = [sites];
     while (this.counts[this.counts.length - 1]! > fanout) this.counts.push(Math.ceil(this.counts[this.counts.length - 1]! / fanout));
-    const top = this.counts.length - 1;
-    const parentOfZone = (level: number, j: number) => (level === top ? FLEET_BROKER : brokerNumber(level + 1, j % this.counts[level + 1]!));
     const args = makeArgs();
     const siteKeys = new Map<string, Uint8Array>();
     this.counts.forEach((c, level) => {
       for (let j = 0; j < c; j++) siteKeys.set(zoneOrigin(level, j), simKeyPair(args.seed, j).publicKey);
     });
-    const home = new Map<string, number>();
     const onBroker = new Map<number, string[]>();
     const add = (id: string, b: number, make: () => SimNode): SimNode => {
-      home.set(id, b);
       register(id, b);
       const node = make();
       this.homeOf.set(node, b);
@@ -92,15 +84,14 @@ export class SimSites {
       l.push(id);
       return node;
     };
-    this.brokerOf = (id) => home.get(id) ?? FLEET_BROKER;
     for (let i = 0; i < n; i++) this.boards.push(add(nodeIdFromPublicKey(simKeyPair(args.seed, i).publicKey), i % sites, () => new SimNode({ ...args, index: i, siteKeys })));
     this.counts.forEach((c, level) => {
       for (let j = 0; j < c; j++) {
-        const h = parentOfZone(level, j);
         const id = zoneOrigin(level, j);
-        const node = add(id, h, () => new SimNode({ ...args, index: j, id, siteKeys }));
+        // the origin publishes on its parent's broker
+        const node = add(id, this.parentOf(brokerNumber(level, j))!, () => new SimNode({ ...args, index: j, id, siteKeys }));
         const members = level === 0 ? (o: string) => !isSiteOrigin(o) : (o: string) => zoneLevel(o) === level - 1;
-        this.zones.push({ level, j, node, home: h, aggregator: new SiteAggregator({ source: this.boards[j]!.field, target: node.field, clock, members, unsafeNoRobust }) });
+        this.zones.push({ level, j, node, aggregator: new SiteAggregator({ source: this.boards[j]!.field, target: node.field, clock, members, unsafeNoRobust }) });
         const gw = this.boards[j]!;
         this.byGateway.set(gw, [...(this.byGateway.get(gw) ?? []), node]);
       }
