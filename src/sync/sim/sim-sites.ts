@@ -1,7 +1,7 @@
 import { CcfField } from '../../ccf/field.js';
 import type { H3lixConfig } from '../../config/schema.js';
 import { nodeIdFromPublicKey } from '../../crypto/node-id.js';
-import type { Clock } from '../../util/clock.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 import { SiteAggregator, isSiteOrigin, siteOrigin } from '../site-aggregate.js';
 import { FLEET_BROKER } from './sim-broker.js';
 import { SimNode, simKeyPair } from './sim-node.js';
@@ -52,6 +52,7 @@ export class SimSites {
   private readonly byGateway = new Map<SimNode, SimNode[]>();
   private readonly homeOf = new Map<SimNode, number>();
   private readonly scopes = new Map<SimNode, string[]>();
+  private readonly timers = new Map<Zone, TimerHandle>();
 
   constructor(
     readonly n: number,
@@ -184,15 +185,32 @@ export class SimSites {
     for (const z of this.zones) {
       const tick = () => {
         z.aggregator.aggregate();
-        this.clock.setTimeout(tick, this.everyMs);
+        this.timers.set(z, this.clock.setTimeout(tick, this.everyMs));
       };
-      this.clock.setTimeout(tick, this.random() * this.everyMs);
+      this.timers.set(z, this.clock.setTimeout(tick, this.random() * this.everyMs));
     }
+  }
+
+  /**
+   * Stop the periodic aggregation timers. The quiet phase then aggregates level by level
+   * ({@link aggregateLevel}): each zone once, after its children's final values arrived, which is
+   * what the timers do in one period per level but without waiting those periods out.
+   */
+  stopTimers(): void {
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+    this.timers.clear();
   }
 
   /** Aggregate every zone of `level` now. */
   aggregateLevel(level: number): void {
     for (const z of this.zones) if (z.level === level) z.aggregator.aggregate();
+  }
+
+  /** Aggregate every level once more, bottom up; true when no zone origin's version moved. */
+  reaggregateChangesNothing(): boolean {
+    const before = this.zones.map((z) => z.node.field.localVersion());
+    for (let level = 0; level < this.levels; level++) this.aggregateLevel(level);
+    return this.zones.every((z, i) => z.node.field.localVersion() === before[i]);
   }
 
   /** The zone origins board `b` is the gateway of (its fleet links go down with it). */
