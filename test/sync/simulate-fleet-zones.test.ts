@@ -23,13 +23,20 @@ t.test('125 boards in a zone tree (sites, zones: 2 aggregate levels) converge ne
   t.ok(r.originsPerBoard.max <= 15, `at most 5 + 5 + 5 origins per board (max ${r.originsPerBoard.max})`);
   t.ok(r.valueError <= TOLERANCE, `largest |board − replicated| ${r.valueError.toFixed(3)} ≤ ${TOLERANCE}`);
   t.ok(r.valueSpread < 1e-6, `every board reads the same fleet value (spread ${r.valueSpread})`);
+  t.ok(r.quietSec !== null && r.quietSec <= 30, `quiet phase agreed after ${r.quietSec} virtual s`);
+  t.ok(r.aggregatesStable, 'aggregating every level once more at the end changes nothing');
   t.ok(r.healRounds !== null && r.healRounds <= 5, `10 % partition healed in ${r.healRounds} rounds`);
   t.end();
 });
 
 t.test('control: with the level-1 zone origins\' deltas denied at the brokers the boards do not converge', (t) => {
-  const r = simulateFleet({ ...common, nodes: 125, partition: 0, steadyMin: 0.5, maxConvergeSec: 40, dropTopic: /ccf\/delta\/site-z1-/ });
+  const lines: string[] = [];
+  const r = simulateFleet({ ...common, nodes: 125, partition: 0, steadyMin: 0.5, maxConvergeSec: 40, dropTopic: /ccf\/delta\/site-z1-/, onProgress: (l) => lines.push(l) });
   t.notOk(r.converged, 'no zone origin reaches the boards');
+  t.equal(r.quietSec, null);
+  t.notOk(r.aggregatesStable, 'the level flushes never ran, so re-aggregating changes the zone origins');
+  // the progress log names the broker whose clients disagree and the origins they differ in
+  t.match(lines.find((l) => /not agreed/.test(l)) ?? '', /broker -1: 5 digests among 5 clients; site-z1-\d+ vs site-z1-\d+ differ in 2 origins/);
   t.ok(!(r.valueError <= TOLERANCE), `value error ${r.valueError} (no value at all is Infinity)`);
   t.end();
 });

@@ -319,6 +319,7 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
   const agreedAll = () => (topo ? topo.agreed() && covered(target()) : new Set(nodes.map((n) => n.field.digest())).size === 1);
   if (topo) for (let level = 0; level < topo.levels && runUntil(agreedAll, maxConverge) !== null; level++) topo.aggregateLevel(level);
   const converged = runUntil(agreedAll, maxConverge) !== null;
+  if (!converged && topo) progress(`  ${N} nodes: not agreed after the quiet phase: ${topo.disagreement() ?? 'every broker agrees, but a scope is not covered'}`);
   const quietSec = converged ? (clock.monotonic() - quietStart) / 1000 : null;
   // the end is a fixed point: aggregating every level once more publishes nothing new
   const aggregatesStable = topo ? topo.reaggregateChangesNothing() : true;

@@ -223,6 +223,31 @@ export class SimSites {
     return zoneLevel(origin) === this.counts.length - 1;
   }
 
+  /**
+   * Why {@link agreed} is false, for the progress log: the first broker whose clients hold different
+   * digests, how many differ, and the origins whose versions differ between two of them
+   * (`origin: a/b`, at most 5). Undefined when every broker agrees.
+   */
+  disagreement(): string | undefined {
+    const first = new Map<number, SimNode>();
+    for (const node of this.all()) {
+      const b = this.homeOf.get(node)!;
+      const seen = first.get(b);
+      if (!seen) {
+        first.set(b, node);
+        continue;
+      }
+      if (seen.field.digest() === node.field.digest()) continue;
+      const clients = this.all().filter((n) => this.homeOf.get(n) === b);
+      const distinct = new Set(clients.map((n) => n.field.digest())).size;
+      const [va, vb] = [seen.field.versionVector(), node.field.versionVector()];
+      const diff = [...new Set([...Object.keys(va), ...Object.keys(vb)])].filter((o) => va[o] !== vb[o]);
+      const shown = diff.slice(0, 5).map((o) => `${o}: ${va[o] ?? '-'}/${vb[o] ?? '-'}`);
+      return `broker ${b}: ${distinct} digests among ${clients.length} clients; ${seen.id} vs ${node.id} differ in ${diff.length} origins${shown.length ? ` (${shown.join(', ')})` : ' (same versions: values differ)'}`;
+    }
+    return undefined;
+  }
+
   /** One field digest among the clients of each broker (they share one scope). */
   agreed(): boolean {
     const d = new Map<number, string>();
