@@ -321,10 +321,11 @@ function run(o: FleetSimOptions, verify: { checks: number; hits: number }): Flee
   const converged = runUntil(agreedAll, maxConverge) !== null;
   if (!converged && topo) progress(`  ${N} nodes: not agreed after the quiet phase: ${topo.disagreement() ?? 'every broker agrees, but a scope is not covered'}`);
   const quietSec = converged ? (clock.monotonic() - quietStart) / 1000 : null;
-  // the end is a fixed point: aggregating every level once more publishes nothing new
-  const aggregatesStable = topo ? topo.reaggregateChangesNothing() : true;
   const heapAfter = process.memoryUsage().heapUsed;
   const check = valueCheck(nodes, Array.from({ length: keysPer }, (_, k) => `k${k}`), config.ccf, clock, topo ? (origin) => topo.isTop(origin) : undefined);
+  // the end is a fixed point: aggregating every level once more publishes nothing new (checked after
+  // the value check, which must read the fleet as it ended)
+  const aggregatesStable = topo ? topo.reaggregateChangesNothing() : true;
   const st = topo?.originStats();
   const origins = st ? { mean: st.meanPerBoard, max: st.maxPerBoard, outOfScope: st.outOfScope } : { mean: nodes.reduce((a, n) => a + n.field.origins().length, 0) / N, max: Math.max(...nodes.map((n) => n.field.origins().length)), outOfScope: 0 };
   for (const n of everyone) void n.sync.stop();

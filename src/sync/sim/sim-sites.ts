@@ -229,36 +229,33 @@ export class SimSites {
    * (`origin: a/b`, at most 5). Undefined when every broker agrees.
    */
   disagreement(): string | undefined {
-    const first = new Map<number, SimNode>();
-    for (const node of this.all()) {
-      const b = this.homeOf.get(node)!;
-      const seen = first.get(b);
-      if (!seen) {
-        first.set(b, node);
-        continue;
-      }
-      if (seen.field.digest() === node.field.digest()) continue;
-      const clients = this.all().filter((n) => this.homeOf.get(n) === b);
-      const distinct = new Set(clients.map((n) => n.field.digest())).size;
-      const [va, vb] = [seen.field.versionVector(), node.field.versionVector()];
-      const diff = [...new Set([...Object.keys(va), ...Object.keys(vb)])].filter((o) => va[o] !== vb[o]);
-      const shown = diff.slice(0, 5).map((o) => `${o}: ${va[o] ?? '-'}/${vb[o] ?? '-'}`);
-      return `broker ${b}: ${distinct} digests among ${clients.length} clients; ${seen.id} vs ${node.id} differ in ${diff.length} origins${shown.length ? ` (${shown.join(', ')})` : ' (same versions: values differ)'}`;
-    }
-    return undefined;
+    const m = this.firstMismatch();
+    if (!m) return undefined;
+    const [b, seen, node] = m;
+    const clients = this.all().filter((n) => this.homeOf.get(n) === b);
+    const distinct = new Set(clients.map((n) => n.field.digest())).size;
+    const [va, vb] = [seen.field.versionVector(), node.field.versionVector()];
+    const diff = [...new Set([...Object.keys(va), ...Object.keys(vb)])].filter((o) => va[o] !== vb[o]);
+    const shown = diff.slice(0, 5).map((o) => `${o}: ${va[o] ?? '-'}/${vb[o] ?? '-'}`);
+    return `broker ${b}: ${distinct} digests among ${clients.length} clients; ${seen.id} vs ${node.id} differ in ${diff.length} origins${shown.length ? ` (${shown.join(', ')})` : ' (same versions: values differ)'}`;
   }
 
   /** One field digest among the clients of each broker (they share one scope). */
   agreed(): boolean {
-    const d = new Map<number, string>();
+    return this.firstMismatch() === undefined;
+  }
+
+  /** The first broker with two clients on different digests, and those two clients. */
+  private firstMismatch(): [number, SimNode, SimNode] | undefined {
+    const first = new Map<number, [SimNode, string]>();
     for (const node of this.all()) {
       const b = this.homeOf.get(node)!;
       const x = node.field.digest();
-      const seen = d.get(b);
-      if (seen === undefined) d.set(b, x);
-      else if (seen !== x) return false;
+      const seen = first.get(b);
+      if (!seen) first.set(b, [node, x]);
+      else if (seen[1] !== x) return [b, seen[0], node];
     }
-    return true;
+    return undefined;
   }
 }
 
